@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/acme/autocert"
+
+	"pult/backend/auth"
+	"pult/backend/server"
+)
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	if !cfg.TLS() && !isLoopback(cfg.Addr) && !cfg.AllowPlain {
+		return fmt.Errorf("refusing plain HTTP on %s: configure TLS (PULT_TLS_CERT/PULT_TLS_KEY or PULT_AUTOCERT), listen on loopback, or set PULT_ALLOW_PLAIN_HTTP=1 behind a TLS proxy", cfg.Addr)
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	hasher, err := auth.NewHasher(cfg.HashParams)
+	if err != nil {
+		return err
+	}
+	has, err := db.HasUsers(ctx)
+	if err != nil {
+		return err
+	}
+	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher}
+	if !has {
+		scfg.SetupToken, _ = auth.NewToken()
+	}
+	srv := server.New(db, log, scfg)
+	hs := &http.Server{
+		Addr: cfg.Addr, Handler: srv.Handler(), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+		if len(cfg.Autocert) > 0 {
+			m := &autocert.Manager{Prompt: autocert.AcceptTOS, HostPolicy: autocert.HostWhitelist(cfg.Autocert...),
+				Cache: autocert.DirCache(filepath.Join(cfg.DataDir, "autocert"))}
+			hs.TLSConfig = m.TLSConfig()
+		} else {
+			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("load TLS certificate: %w", err)
+			}
+			hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	public := cfg.PublicURL
+	if public == "" {
+		public = scheme + "://" + ln.Addr().String()
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "url", public, "data", cfg.DataDir, "version", Version)
+	if scfg.SetupToken != "" {
+		// The link goes to the operator's terminal, not the log: it is a one-time secret. The token sits in the
+		// URL fragment, which browsers never send to the server.
+		fmt.Fprintf(stdout, "\nNo accounts yet. Open this one-time link to create the first school and its admin:\n\n  %s/#/setup/%s\n\n", public, scfg.SetupToken)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

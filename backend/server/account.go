@@ -1,0 +1,246 @@
+package server
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"pult/backend/auth"
+	"pult/store"
+	"pult/store/schoolapi"
+)
+
+// Login throttling: five wrong passwords for one username within 15 minutes lock it for 15 minutes.
+const (
+	failureWindow = 15 * time.Minute
+	maxFailures   = 5
+	lockDuration  = 15 * time.Minute
+)
+
+// me is the logged-in person as the UI sees them.
+type me struct {
+	ID          string     `json:"id"`
+	Username    string     `json:"username"`
+	DisplayName string     `json:"displayName"`
+	Role        store.Role `json:"role"`
+	SchoolID    string     `json:"schoolId"`
+	SchoolName  string     `json:"schoolName"`
+}
+
+func (s *Server) meOf(r *http.Request, u store.User) (*me, error) {
+	school, err := s.db.School(r.Context(), u.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	return &me{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, SchoolID: u.SchoolID, SchoolName: school.Name}, nil
+}
+
+type envBody struct {
+	Host          string `json:"host"`
+	Version       string `json:"version"`
+	SetupRequired bool   `json:"setupRequired"`
+	User          *me    `json:"user"`
+}
+
+func (s *Server) env(w http.ResponseWriter, r *http.Request) {
+	has, err := s.db.HasUsers(r.Context())
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	body := envBody{Host: "server", Version: s.cfg.Version, SetupRequired: !has}
+	if sess, ok := sessionFrom(r.Context()); ok {
+		if body.User, err = s.meOf(r, sess.user); err != nil {
+			schoolapi.WriteError(w, r, err)
+			return
+		}
+	}
+	schoolapi.WriteJSON(w, http.StatusOK, body)
+}
+
+type userBody struct {
+	User *me `json:"user"`
+}
+
+// startSession creates a session for u and answers with who is logged in.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int) {
+	token, hash := auth.NewToken()
+	if err := s.db.CreateSession(r.Context(), hash, u.ID); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if err := s.db.RecordLogin(r.Context(), u.ID); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	m, err := s.meOf(r, u)
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, token)
+	schoolapi.WriteJSON(w, status, userBody{User: m})
+}
+
+type setupInput struct {
+	Token       string `json:"token"`
+	SchoolName  string `json:"schoolName"`
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+	Password    string `json:"password"`
+}
+
+// setup creates the first school and its first admin, once, for the holder of the setup link.
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	var in setupInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	has, err := s.db.HasUsers(r.Context())
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if has {
+		schoolapi.WriteError(w, r, store.Errorf(store.CodeSetupDone, "setup is done; log in"))
+		return
+	}
+	if !s.checkSetupToken(in.Token) {
+		schoolapi.WriteError(w, r, store.Errorf(store.CodeSetupTokenInvalid, "the setup link is not valid"))
+		return
+	}
+	if code := auth.CheckPolicy(in.Password); code != "" {
+		schoolapi.WriteError(w, r, &store.Error{Code: store.CodeInvalid, Message: "password not acceptable", Fields: map[string]string{"password": code}})
+		return
+	}
+	u, err := CreateAdmin(r.Context(), s.db, s.cfg.Hasher, in.SchoolName, store.NewUser{Username: in.Username, DisplayName: in.DisplayName}, in.Password)
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	s.endSetup()
+	s.log.Info("first setup done", "school", u.SchoolID, "user", u.ID)
+	s.startSession(w, r, u, http.StatusCreated)
+}
+
+type loginInput struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func tooManyAttempts(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+	schoolapi.WriteError(w, r, store.Errorf(store.CodeTooManyAttempts, "too many attempts; try again later"))
+}
+
+// login checks a username and password. Unknown users, inactive users and wrong passwords get the same answer
+// after the same work, and count towards the same lock.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var in loginInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	f := store.FieldErrors{}
+	if in.Username == "" {
+		f.Add("username", store.FieldRequired)
+	}
+	if in.Password == "" {
+		f.Add("password", store.FieldRequired)
+	}
+	if err := f.Err("login"); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if ok, wait := s.limiter.allow(clientIP(r)); !ok {
+		tooManyAttempts(w, r, wait)
+		return
+	}
+	ctx := r.Context()
+	until, err := s.db.LoginLockedUntil(ctx, in.Username)
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if !until.IsZero() {
+		tooManyAttempts(w, r, time.Until(until))
+		return
+	}
+	u, err := s.db.UserByUsername(ctx, in.Username)
+	if err != nil && store.ErrorCode(err) != store.CodeNotFound {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	verr := s.cfg.Hasher.Verify(ctx, u.PasswordHash, in.Password)
+	if verr != nil && !errors.Is(verr, auth.ErrMismatch) {
+		schoolapi.WriteError(w, r, verr)
+		return
+	}
+	if verr != nil || !u.Active {
+		if _, err := s.db.RecordLoginFailure(ctx, in.Username, failureWindow, maxFailures, lockDuration); err != nil {
+			schoolapi.WriteError(w, r, err)
+			return
+		}
+		s.log.Info("login refused", "reason", "wrong username or password", "ip", clientIP(r))
+		schoolapi.WriteError(w, r, store.Errorf(store.CodeInvalidCredentials, "wrong username or password"))
+		return
+	}
+	if err := s.db.ClearLoginFailures(ctx, in.Username); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	s.log.Info("login", "user", u.ID, "ip", clientIP(r))
+	s.startSession(w, r, u, http.StatusOK)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if sess, ok := sessionFrom(r.Context()); ok {
+		if err := s.db.DeleteSession(r.Context(), sess.tokenHash); err != nil {
+			schoolapi.WriteError(w, r, err)
+			return
+		}
+	}
+	s.clearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type ownPasswordInput struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// changeOwnPassword replaces the user's password after checking the current one; their other sessions end.
+func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	var in ownPasswordInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		return err
+	}
+	sess, _ := sessionFrom(r.Context())
+	if err := s.cfg.Hasher.Verify(r.Context(), sess.user.PasswordHash, in.CurrentPassword); err != nil {
+		if errors.Is(err, auth.ErrMismatch) {
+			return &store.Error{Code: store.CodeInvalid, Message: "current password is wrong", Fields: map[string]string{"currentPassword": store.FieldInvalid}}
+		}
+		return err
+	}
+	if err := s.setPassword(r, a, a.UserID, "newPassword", in.NewPassword, sess.tokenHash); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// setPassword checks a new password against the policy, hashes it and stores it, ending the account's sessions
+// except keep.
+func (s *Server) setPassword(r *http.Request, a store.Actor, userID, field, password string, keep []byte) error {
+	if code := auth.CheckPolicy(password); code != "" {
+		return &store.Error{Code: store.CodeInvalid, Message: "password not acceptable", Fields: map[string]string{field: code}}
+	}
+	hash, err := s.cfg.Hasher.Hash(r.Context(), password)
+	if err != nil {
+		return err
+	}
+	return s.db.SetPasswordHash(r.Context(), a, userID, hash, keep)
+}

@@ -1,0 +1,137 @@
+// Package server is the backend's HTTP side: the JSON API under /api/v1/ (accounts, sessions and administration
+// here, school data through store/schoolapi), the OpenAPI document, and the web UI.
+package server
+
+import (
+	"crypto/subtle"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"pult/backend/auth"
+	"pult/frontend"
+	"pult/store"
+	"pult/store/schoolapi"
+)
+
+// Config is what the server needs beyond its store.
+type Config struct {
+	Version string
+	// SecureCookies marks cookies Secure; on whenever the server speaks TLS.
+	SecureCookies   bool
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	// SetupToken is the one-time token of the first-setup link, or empty when setup is not offered.
+	SetupToken string
+	Hasher     *auth.Hasher
+	// UI overrides the embedded web UI (tests).
+	UI fs.FS
+}
+
+// Server answers HTTP requests.
+type Server struct {
+	db      *store.DB
+	cfg     Config
+	log     *slog.Logger
+	routes  *schoolapi.Routes
+	limiter *ipLimiter
+	cop     *http.CrossOriginProtection
+
+	setupMu   sync.Mutex
+	setupHash []byte
+}
+
+// New returns a server over db.
+func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.AbsoluteTimeout == 0 {
+		cfg.AbsoluteTimeout = 12 * time.Hour
+	}
+	if cfg.UI == nil {
+		cfg.UI = frontend.Dist()
+	}
+	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
+		cop: http.NewCrossOriginProtection()}
+	if cfg.SetupToken != "" {
+		s.setupHash = auth.HashToken(cfg.SetupToken)
+	}
+	s.register()
+	return s
+}
+
+// Patterns lists the registered routes, for the test that holds them against the OpenAPI document.
+func (s *Server) Patterns() []string { return s.routes.Patterns }
+
+func (s *Server) register() {
+	rt := s.routes
+	rt.Handle("GET /healthz", http.HandlerFunc(s.healthz))
+	rt.Handle("GET /api/v1/env", http.HandlerFunc(s.env))
+	rt.Handle("GET /api/v1/openapi.json", http.HandlerFunc(serveOpenAPI))
+	rt.Handle("POST /api/v1/setup", http.HandlerFunc(s.setup))
+	rt.Handle("POST /api/v1/session", http.HandlerFunc(s.login))
+	rt.Handle("DELETE /api/v1/session", http.HandlerFunc(s.logout))
+	rt.Handle("POST /api/v1/me/password", schoolapi.ActorHandler(s.changeOwnPassword))
+	rt.Handle("GET /api/v1/users", schoolapi.ActorHandler(s.listUsers))
+	rt.Handle("POST /api/v1/users", schoolapi.ActorHandler(s.createUser))
+	rt.Handle("PATCH /api/v1/users/{id}", schoolapi.ActorHandler(s.updateUser))
+	rt.Handle("POST /api/v1/users/{id}/password", schoolapi.ActorHandler(s.resetPassword))
+	schoolapi.Register(rt, s.db)
+	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.
+	rt.Mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		schoolapi.WriteError(w, r, store.Errorf(store.CodeNotFound, "no such API route"))
+	})
+	rt.Mux.Handle("/", s.ui())
+}
+
+// Handler returns the server's handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	return s.recoverPanics(s.logRequests(s.secureHeaders(s.authenticate(s.routes.Mux))))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	schoolapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ui serves the built web UI: hashed assets are cached for good, everything else is revalidated.
+func (s *Server) ui() http.Handler {
+	files := http.FileServerFS(s.cfg.UI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
+			if _, err := fs.Stat(s.cfg.UI, "index.html"); err != nil {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write([]byte("The web UI is not built. Run `go tool task run`, which builds it first.\n"))
+				return
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, "/assets/") {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// takeSetupToken checks the one-time setup token and uses it up.
+func (s *Server) checkSetupToken(token string) bool {
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	return s.setupHash != nil && subtle.ConstantTimeCompare(s.setupHash, auth.HashToken(token)) == 1
+}
+
+func (s *Server) endSetup() {
+	s.setupMu.Lock()
+	s.setupHash = nil
+	s.setupMu.Unlock()
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest'
+import { ApiClient, importPreviewOf, type FetchLike } from './client'
+import { ApiError } from './error'
+
+interface Call {
+  url: string
+  init: RequestInit | undefined
+}
+
+/** A fake fetch that answers from a list and records every call. */
+function fakeFetch(answers: ((call: Call) => Response)[]): { fetch: FetchLike; calls: Call[] } {
+  const calls: Call[] = []
+  const fetch: FetchLike = async (url, init) => {
+    const call = { url, init }
+    calls.push(call)
+    const answer = answers[calls.length - 1]
+    if (!answer) throw new Error(`unexpected call ${url}`)
+    return answer(call)
+  }
+  return { fetch, calls }
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => () =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } })
+
+describe('ApiClient', () => {
+  it('sends JSON with the session cookie and parses the answer', async () => {
+    const { fetch, calls } = fakeFetch([json(200, { user: { id: 'u1', displayName: 'Anna' } })])
+    const client = new ApiClient(fetch)
+    const user = await client.login('anna', 'secret')
+    expect(user).toMatchObject({ id: 'u1', displayName: 'Anna' })
+    expect(calls[0].url).toBe('/api/v1/session')
+    expect(calls[0].init?.method).toBe('POST')
+    expect(calls[0].init?.credentials).toBe('same-origin')
+    expect((calls[0].init?.headers as Record<string, string>)['Content-Type']).toBe('application/json')
+    expect(JSON.parse(String(calls[0].init?.body))).toEqual({ username: 'anna', password: 'secret' })
+  })
+
+  it('sends no body and no Content-Type on GET', async () => {
+    const { fetch, calls } = fakeFetch([json(200, { host: 'server', version: '1', setupRequired: false, user: null })])
+    await new ApiClient(fetch).env()
+    expect(calls[0].init?.body).toBeUndefined()
+    expect((calls[0].init?.headers as Record<string, string>)['Content-Type']).toBeUndefined()
+  })
+
+  it('turns an error body into an ApiError with code and fields', async () => {
+    const { fetch } = fakeFetch([
+      json(400, { error: { code: 'validation_failed', message: 'bad input', fields: { password: 'too_short', n: 3 } } }),
+    ])
+    const err = await new ApiClient(fetch).createUser({
+      username: 'x',
+      displayName: 'X',
+      email: '',
+      role: 'teacher',
+      password: '1',
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    const apiErr = err as ApiError
+    expect(apiErr.status).toBe(400)
+    expect(apiErr.code).toBe('validation_failed')
+    expect(apiErr.message).toBe('bad input')
+    expect(apiErr.fields).toEqual({ password: 'too_short' })
+  })
+
+  it('reads Retry-After of too_many_attempts', async () => {
+    const { fetch } = fakeFetch([json(429, { error: { code: 'too_many_attempts', message: '' } }, { 'Retry-After': '42' })])
+    const err = (await new ApiClient(fetch).login('a', 'b').catch((e: unknown) => e)) as ApiError
+    expect(err.code).toBe('too_many_attempts')
+    expect(err.retryAfter).toBe(42)
+  })
+
+  it('gives a code when the answer has no error body', async () => {
+    const { fetch } = fakeFetch([() => new Response('<html>Bad gateway</html>', { status: 502 })])
+    const err = (await new ApiClient(fetch).courses().catch((e: unknown) => e)) as ApiError
+    expect(err.code).toBe('internal')
+    expect(err.status).toBe(502)
+  })
+
+  it('reports a failed connection as network', async () => {
+    const client = new ApiClient(async () => {
+      throw new TypeError('Failed to fetch')
+    })
+    const err = (await client.env().catch((e: unknown) => e)) as ApiError
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.code).toBe('network')
+  })
+
+  it('tells a listener when the session is gone', async () => {
+    const { fetch } = fakeFetch([json(401, { error: { code: 'unauthenticated', message: '' } })])
+    const client = new ApiClient(fetch)
+    const seen: string[] = []
+    client.onUnauthenticated((err) => seen.push(err.code))
+    await client.courses().catch(() => {})
+    expect(seen).toEqual(['unauthenticated'])
+  })
+
+  it('does not treat wrong credentials as a lost session', async () => {
+    const { fetch } = fakeFetch([json(401, { error: { code: 'invalid_credentials', message: '' } })])
+    const client = new ApiClient(fetch)
+    const seen: string[] = []
+    client.onUnauthenticated((err) => seen.push(err.code))
+    await client.login('a', 'b').catch(() => {})
+    expect(seen).toEqual([])
+  })
+
+  it('follows nextCursor until it is empty', async () => {
+    const { fetch, calls } = fakeFetch([
+      json(200, { items: [{ id: 's1' }, { id: 's2' }], nextCursor: 'c/1' }),
+      json(200, { items: [{ id: 's3' }], nextCursor: 'c2' }),
+      json(200, { items: [], nextCursor: '' }),
+    ])
+    const students = await new ApiClient(fetch).students()
+    expect(students.map((s) => s.id)).toEqual(['s1', 's2', 's3'])
+    expect(calls.map((c) => c.url)).toEqual([
+      '/api/v1/students',
+      '/api/v1/students?cursor=c%2F1',
+      '/api/v1/students?cursor=c2',
+    ])
+  })
+
+  it('stops when a cursor repeats', async () => {
+    const { fetch } = fakeFetch([
+      json(200, { items: [{ id: 'a' }], nextCursor: 'same' }),
+      json(200, { items: [{ id: 'b' }], nextCursor: 'same' }),
+    ])
+    await expect(new ApiClient(fetch).users()).rejects.toBeInstanceOf(ApiError)
+  })
+
+  it('builds paths with encoded ids and handles 204', async () => {
+    const { fetch, calls } = fakeFetch([() => new Response(null, { status: 204 })])
+    await expect(new ApiClient(fetch).deleteAttendance('l 1', 's/2')).resolves.toBeUndefined()
+    expect(calls[0].url).toBe('/api/v1/lessons/l%201/attendance/s%2F2')
+    expect(calls[0].init?.method).toBe('DELETE')
+  })
+
+  it('accepts all-present answers as array or list', async () => {
+    const mark = { studentId: 's1', lessonId: 'l1', status: 'present', lateMinutes: 0, comment: '', updatedAt: '' }
+    const { fetch } = fakeFetch([json(200, [mark]), json(200, { items: [mark], nextCursor: '' })])
+    const client = new ApiClient(fetch)
+    expect(await client.markAllPresent('l1')).toEqual([mark])
+    expect(await client.markAllPresent('l1')).toEqual([mark])
+  })
+
+  it('finds the preview of a refused import', async () => {
+    const preview = { rows: [{ line: 3, firstName: '', lastName: 'X', errors: { firstName: 'required' } }], valid: 0, invalid: 1, error: '' }
+    const { fetch } = fakeFetch([json(422, { error: { code: 'import_invalid_rows', message: '', preview } })])
+    const err = await new ApiClient(fetch)
+      .importStudents({ csv: 'x', courseId: '', skipInvalid: false })
+      .catch((e: unknown) => e)
+    expect(importPreviewOf(err)).toEqual(preview)
+    expect(importPreviewOf(new ApiError({ status: 400, code: 'validation_failed' }))).toBeNull()
+  })
+})

@@ -1,0 +1,257 @@
+import { ApiError, apiErrorFrom } from './error'
+import type {
+  Account,
+  AccountInput,
+  AccountPatch,
+  AttendanceInput,
+  AttendanceMark,
+  Course,
+  CourseInput,
+  Env,
+  ImportPreview,
+  ImportRequest,
+  ImportResult,
+  Lesson,
+  LessonInput,
+  Page,
+  SetupInput,
+  Student,
+  StudentInput,
+  User,
+} from './types'
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** Guards against a server that hands out cursors forever. */
+const MAX_PAGES = 1000
+
+const enc = encodeURIComponent
+
+/**
+ * The one client of the Pult HTTP API. Every call goes to `/api/v1/...` on the page's own origin, so the same
+ * UI works against the backend in a browser and against the desktop app's in-process handler.
+ */
+export class ApiClient {
+  private readonly fetchFn: FetchLike
+  private readonly base: string
+  private unauthenticatedListener: ((err: ApiError) => void) | null = null
+
+  constructor(fetchFn?: FetchLike, base = '/api/v1') {
+    this.fetchFn = fetchFn ?? ((input, init) => fetch(input, init))
+    this.base = base
+  }
+
+  /** Called whenever an answer says the session is gone (401 `unauthenticated`). */
+  onUnauthenticated(listener: ((err: ApiError) => void) | null): void {
+    this.unauthenticatedListener = listener
+  }
+
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    const init: RequestInit = { method, credentials: 'same-origin', headers }
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json'
+      init.body = JSON.stringify(body)
+    }
+    let res: Response
+    try {
+      res = await this.fetchFn(this.base + path, init)
+    } catch (cause) {
+      throw new ApiError({ status: 0, code: 'network', message: String(cause) })
+    }
+    const text = await res.text().catch(() => '')
+    let parsed: unknown = undefined
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        parsed = undefined
+      }
+    }
+    if (!res.ok) {
+      const err = apiErrorFrom(res.status, parsed, res.headers.get('Retry-After'))
+      if (err.code === 'unauthenticated') this.unauthenticatedListener?.(err)
+      throw err
+    }
+    if (text !== '' && parsed === undefined) {
+      throw new ApiError({ status: res.status, code: 'unknown', message: 'answer is not JSON' })
+    }
+    return parsed as T
+  }
+
+  /** Loads every page of a list, following `nextCursor` until it is empty. */
+  async list<T>(path: string): Promise<T[]> {
+    const items: T[] = []
+    const seen = new Set<string>()
+    let cursor = ''
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const sep = path.includes('?') ? '&' : '?'
+      const url = cursor === '' ? path : `${path}${sep}cursor=${enc(cursor)}`
+      const answer = await this.request<Page<T>>('GET', url)
+      items.push(...(answer?.items ?? []))
+      cursor = answer?.nextCursor ?? ''
+      if (cursor === '') return items
+      if (seen.has(cursor)) throw new ApiError({ status: 200, code: 'unknown', message: `cursor ${cursor} repeats` })
+      seen.add(cursor)
+    }
+    throw new ApiError({ status: 200, code: 'unknown', message: 'too many pages' })
+  }
+
+  // Session and setup
+
+  env(): Promise<Env> {
+    return this.request('GET', '/env')
+  }
+
+  async setup(input: SetupInput): Promise<User> {
+    return (await this.request<{ user: User }>('POST', '/setup', input)).user
+  }
+
+  async login(username: string, password: string): Promise<User> {
+    return (await this.request<{ user: User }>('POST', '/session', { username, password })).user
+  }
+
+  logout(): Promise<void> {
+    return this.request('DELETE', '/session')
+  }
+
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.request('POST', '/me/password', { currentPassword, newPassword })
+  }
+
+  // Accounts (admin)
+
+  users(): Promise<Account[]> {
+    return this.list('/users')
+  }
+
+  createUser(input: AccountInput): Promise<Account> {
+    return this.request('POST', '/users', input)
+  }
+
+  updateUser(id: string, patch: AccountPatch): Promise<Account> {
+    return this.request('PATCH', `/users/${enc(id)}`, patch)
+  }
+
+  setUserPassword(id: string, password: string): Promise<void> {
+    return this.request('POST', `/users/${enc(id)}/password`, { password })
+  }
+
+  // Courses and enrolment
+
+  courses(): Promise<Course[]> {
+    return this.list('/courses')
+  }
+
+  course(id: string): Promise<Course> {
+    return this.request('GET', `/courses/${enc(id)}`)
+  }
+
+  createCourse(input: CourseInput): Promise<Course> {
+    return this.request('POST', '/courses', input)
+  }
+
+  updateCourse(id: string, patch: Partial<CourseInput>): Promise<Course> {
+    return this.request('PATCH', `/courses/${enc(id)}`, patch)
+  }
+
+  deleteCourse(id: string): Promise<void> {
+    return this.request('DELETE', `/courses/${enc(id)}`)
+  }
+
+  courseStudents(courseId: string): Promise<Student[]> {
+    return this.list(`/courses/${enc(courseId)}/students`)
+  }
+
+  enrol(courseId: string, studentId: string): Promise<void> {
+    return this.request('PUT', `/courses/${enc(courseId)}/students/${enc(studentId)}`)
+  }
+
+  unenrol(courseId: string, studentId: string): Promise<void> {
+    return this.request('DELETE', `/courses/${enc(courseId)}/students/${enc(studentId)}`)
+  }
+
+  // Lessons and attendance
+
+  lessons(courseId: string): Promise<Lesson[]> {
+    return this.list(`/courses/${enc(courseId)}/lessons`)
+  }
+
+  createLesson(courseId: string, input: LessonInput): Promise<Lesson> {
+    return this.request('POST', `/courses/${enc(courseId)}/lessons`, input)
+  }
+
+  lesson(id: string): Promise<Lesson> {
+    return this.request('GET', `/lessons/${enc(id)}`)
+  }
+
+  updateLesson(id: string, patch: Partial<LessonInput>): Promise<Lesson> {
+    return this.request('PATCH', `/lessons/${enc(id)}`, patch)
+  }
+
+  deleteLesson(id: string): Promise<void> {
+    return this.request('DELETE', `/lessons/${enc(id)}`)
+  }
+
+  attendance(lessonId: string): Promise<AttendanceMark[]> {
+    return this.list(`/lessons/${enc(lessonId)}/attendance`)
+  }
+
+  putAttendance(lessonId: string, studentId: string, input: AttendanceInput): Promise<AttendanceMark> {
+    return this.request('PUT', `/lessons/${enc(lessonId)}/attendance/${enc(studentId)}`, input)
+  }
+
+  deleteAttendance(lessonId: string, studentId: string): Promise<void> {
+    return this.request('DELETE', `/lessons/${enc(lessonId)}/attendance/${enc(studentId)}`)
+  }
+
+  async markAllPresent(lessonId: string): Promise<AttendanceMark[]> {
+    const answer = await this.request<AttendanceMark[] | Page<AttendanceMark>>(
+      'POST',
+      `/lessons/${enc(lessonId)}/attendance/all-present`,
+    )
+    // api.md says "list of AttendanceMark"; accept a bare array as well as the {items} list shape.
+    return Array.isArray(answer) ? answer : (answer?.items ?? [])
+  }
+
+  // Students (admin)
+
+  students(): Promise<Student[]> {
+    return this.list('/students')
+  }
+
+  createStudent(input: StudentInput): Promise<Student> {
+    return this.request('POST', '/students', input)
+  }
+
+  updateStudent(id: string, patch: Partial<StudentInput>): Promise<Student> {
+    return this.request('PATCH', `/students/${enc(id)}`, patch)
+  }
+
+  deleteStudent(id: string): Promise<void> {
+    return this.request('DELETE', `/students/${enc(id)}`)
+  }
+
+  previewImport(csv: string): Promise<ImportPreview> {
+    return this.request('POST', '/students/import/preview', { csv })
+  }
+
+  importStudents(input: ImportRequest): Promise<ImportResult> {
+    return this.request('POST', '/students/import', input)
+  }
+}
+
+/** The preview carried by a 422 `import_invalid_rows` answer (inside `error` or beside it), if any. */
+export function importPreviewOf(err: unknown): ImportPreview | null {
+  if (!(err instanceof ApiError) || err.code !== 'import_invalid_rows') return null
+  const candidates = [err.details.preview, (err.body as { preview?: unknown } | null)?.preview]
+  for (const c of candidates) {
+    if (typeof c === 'object' && c !== null && Array.isArray((c as ImportPreview).rows)) return c as ImportPreview
+  }
+  return null
+}
+
+/** The client the UI uses. */
+export const api = new ApiClient()

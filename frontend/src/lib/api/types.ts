@@ -1,0 +1,149 @@
+// Shapes of the Pult HTTP API v1 (docs/api.md). Ids are strings, dates YYYY-MM-DD, times HH:MM.
+
+export type Role = 'admin' | 'teacher'
+
+/** The logged-in person. */
+export interface User {
+  id: string
+  username: string
+  displayName: string
+  role: Role
+  schoolId: string
+  schoolName: string
+}
+
+export interface Env {
+  host: string
+  version: string
+  setupRequired: boolean
+  user: User | null
+}
+
+/** An admin's view of a user. */
+export interface Account {
+  id: string
+  username: string
+  displayName: string
+  email: string
+  role: Role
+  active: boolean
+  lastLoginAt: string | null
+  createdAt: string
+}
+
+export interface AccountInput {
+  username: string
+  displayName: string
+  email: string
+  role: Role
+  password: string
+}
+
+export interface AccountPatch {
+  displayName?: string
+  email?: string
+  role?: Role
+  active?: boolean
+}
+
+export interface SetupInput {
+  token: string
+  schoolName: string
+  username: string
+  displayName: string
+  password: string
+}
+
+export interface Course {
+  id: string
+  name: string
+  subject: string
+  teacherId: string
+  teacherName: string
+  studentCount: number
+}
+
+export interface CourseInput {
+  name: string
+  subject: string
+  teacherId: string
+}
+
+export interface Student {
+  id: string
+  firstName: string
+  lastName: string
+  birthDate: string
+  class: string
+  guardianEmail: string
+}
+
+export type StudentInput = Omit<Student, 'id'>
+
+export interface LessonInput {
+  date: string
+  startTime: string
+  endTime: string
+  topic: string
+  homework: string
+  note: string
+}
+
+export interface Lesson extends LessonInput {
+  id: string
+  courseId: string
+}
+
+export const ATTENDANCE_STATUSES = ['present', 'late', 'excused', 'unexcused'] as const
+export type AttendanceStatus = (typeof ATTENDANCE_STATUSES)[number]
+
+export interface AttendanceMark {
+  studentId: string
+  lessonId: string
+  status: AttendanceStatus
+  lateMinutes: number
+  comment: string
+  updatedAt: string
+}
+
+export interface AttendanceInput {
+  status: AttendanceStatus
+  lateMinutes: number
+  comment: string
+}
+
+export interface ImportRow {
+  line: number
+  firstName: string
+  lastName: string
+  birthDate: string
+  class: string
+  guardianEmail: string
+  /** Field name → field error code; absent or empty for a good row. */
+  errors?: Record<string, string> | null
+}
+
+export interface ImportPreview {
+  rows: ImportRow[]
+  valid: number
+  invalid: number
+  /** A file-level problem (`empty`, `missing_header`, `missing_columns`, `unreadable`); then rows is empty. */
+  error: string
+}
+
+export interface ImportRequest {
+  csv: string
+  courseId: string
+  skipInvalid: boolean
+}
+
+export interface ImportResult {
+  imported: number
+  skipped: number
+  enrolled: number
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string
+}

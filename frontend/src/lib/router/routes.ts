@@ -1,0 +1,109 @@
+/** Every page of the UI, addressed by the URL fragment (hash routing). */
+export type Route =
+  | { name: 'home' }
+  | { name: 'login' }
+  | { name: 'setup'; token: string }
+  | { name: 'courses' }
+  | { name: 'course'; id: string }
+  | { name: 'lesson'; id: string }
+  | { name: 'account' }
+  | { name: 'adminUsers' }
+  | { name: 'adminCourses' }
+  | { name: 'adminCourse'; id: string }
+  | { name: 'adminStudents' }
+  | { name: 'adminImport' }
+  | { name: 'notFound'; path: string }
+
+function decode(segment: string): string | null {
+  try {
+    const s = decodeURIComponent(segment)
+    return s === '' || s.includes('/') ? null : s
+  } catch {
+    return null
+  }
+}
+
+/** Parses `location.hash` (with or without the leading `#`). Unknown paths give `notFound`. */
+export function parseHash(hash: string): Route {
+  let path = hash.startsWith('#') ? hash.slice(1) : hash
+  const query = path.indexOf('?')
+  if (query >= 0) path = path.slice(0, query)
+  if (!path.startsWith('/')) path = '/' + path
+  const parts = path.split('/').filter((p) => p !== '')
+  const notFound: Route = { name: 'notFound', path }
+  const [a, b, c] = parts
+  switch (parts.length) {
+    case 0:
+      return { name: 'home' }
+    case 1:
+      if (a === 'login') return { name: 'login' }
+      if (a === 'courses') return { name: 'courses' }
+      if (a === 'account') return { name: 'account' }
+      if (a === 'setup') return { name: 'setup', token: '' }
+      return notFound
+    case 2: {
+      const id = decode(b)
+      if (a === 'admin') {
+        if (b === 'users') return { name: 'adminUsers' }
+        if (b === 'courses') return { name: 'adminCourses' }
+        if (b === 'students') return { name: 'adminStudents' }
+        if (b === 'import') return { name: 'adminImport' }
+        return notFound
+      }
+      if (id === null) return notFound
+      if (a === 'courses') return { name: 'course', id }
+      if (a === 'lessons') return { name: 'lesson', id }
+      if (a === 'setup') return { name: 'setup', token: id }
+      return notFound
+    }
+    case 3: {
+      const id = decode(c)
+      if (a === 'admin' && b === 'courses' && id !== null) return { name: 'adminCourse', id }
+      return notFound
+    }
+  }
+  return notFound
+}
+
+/** The hash (`#/...`) of a route. */
+export function hrefOf(route: Route): string {
+  const e = encodeURIComponent
+  switch (route.name) {
+    case 'home':
+      return '#/'
+    case 'login':
+      return '#/login'
+    case 'setup':
+      return route.token ? `#/setup/${e(route.token)}` : '#/setup'
+    case 'courses':
+      return '#/courses'
+    case 'course':
+      return `#/courses/${e(route.id)}`
+    case 'lesson':
+      return `#/lessons/${e(route.id)}`
+    case 'account':
+      return '#/account'
+    case 'adminUsers':
+      return '#/admin/users'
+    case 'adminCourses':
+      return '#/admin/courses'
+    case 'adminCourse':
+      return `#/admin/courses/${e(route.id)}`
+    case 'adminStudents':
+      return '#/admin/students'
+    case 'adminImport':
+      return '#/admin/import'
+    case 'notFound':
+      return '#' + route.path
+  }
+}
+
+/** Whether a route is only for admins. */
+export function isAdminRoute(route: Route): boolean {
+  return route.name.startsWith('admin')
+}
+
+/** A key that changes whenever the page (not just its state) changes. */
+export function routeKey(route: Route): string {
+  return hrefOf(route)
+}

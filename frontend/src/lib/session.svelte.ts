@@ -1,0 +1,85 @@
+import { api } from './api/client'
+import type { ApiError } from './api/error'
+import type { User } from './api/types'
+import { parseHash } from './router/routes'
+import { replaceRoute } from './router/router.svelte'
+
+export type SessionNotice = 'expired' | 'loggedOut' | null
+
+/** What the UI knows about the server and the person using it. */
+export const session = $state<{
+  loaded: boolean
+  loadError: ApiError | null
+  host: string
+  version: string
+  setupRequired: boolean
+  user: User | null
+  notice: SessionNotice
+}>({
+  loaded: false,
+  loadError: null,
+  host: '',
+  version: '',
+  setupRequired: false,
+  user: null,
+  notice: null,
+})
+
+/** The setup token, kept in memory only. */
+const setup = $state({ token: '' })
+
+/**
+ * Reads a setup token from `#/setup/<token>` and removes it from the address bar, so it is neither kept in the
+ * history nor shown over someone's shoulder. The fragment never reaches the server.
+ */
+export function takeSetupTokenFromAddress(): void {
+  const route = parseHash(location.hash)
+  if (route.name === 'setup' && route.token !== '') {
+    setup.token = route.token
+    replaceRoute({ name: 'setup', token: '' })
+  }
+}
+
+// The link may also be opened in a tab that already shows Pult.
+window.addEventListener('hashchange', takeSetupTokenFromAddress)
+
+export function currentSetupToken(): string {
+  return setup.token
+}
+
+export async function loadEnv(): Promise<void> {
+  try {
+    const env = await api.env()
+    session.host = env.host
+    session.version = env.version
+    session.setupRequired = env.setupRequired
+    session.user = env.user ?? null
+    session.loadError = null
+  } catch (err) {
+    session.loadError = err as ApiError
+  } finally {
+    session.loaded = true
+  }
+}
+
+export function signedIn(user: User): void {
+  session.user = user
+  session.setupRequired = false
+  session.notice = null
+  setup.token = ''
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api.logout()
+  } catch {
+    // The session is gone for this page either way.
+  }
+  session.user = null
+  session.notice = 'loggedOut'
+}
+
+api.onUnauthenticated(() => {
+  if (session.user) session.notice = 'expired'
+  session.user = null
+})

@@ -1,0 +1,183 @@
+// Package store is Pult's school domain and its encrypted persistence on SQLite, used by both the backend and the
+// desktop app. Every record a person wrote is sealed with AES-256-GCM under its school's data key, which is
+// wrapped by the master key; the record's identity is the associated data, so a packet moved to another record
+// or altered by one byte does not open.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is an open Pult store: a single writer connection beside a pool of readers.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	keys  *keyring
+	clock *Clock
+	now   func() time.Time
+
+	writeStmts stmtCache
+	readStmts  stmtCache
+
+	mu      sync.RWMutex
+	schools map[string]sealer // unwrapped school keys
+	// newSealer makes the sealer of a school key; the benchmark swaps it for a plaintext one to measure the cost
+	// of encryption alone.
+	newSealer func(Key) (sealer, error)
+}
+
+// Open opens (creating if needed) the store at path, runs pending migrations, and uses master to unwrap school
+// keys.
+func Open(ctx context.Context, path string, master Key) (*DB, error) {
+	keys, err := newKeyring(master)
+	if err != nil {
+		return nil, err
+	}
+	// busy_timeout comes first so that every later pragma already waits instead of failing on a busy file.
+	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	write, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	db := &DB{write: write, keys: keys, now: time.Now, schools: map[string]sealer{}, newSealer: newSealer}
+	if err := db.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", path+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open store readers %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	db.read = read
+	db.writeStmts.db, db.readStmts.db = write, read
+	if err := db.prepareWriter(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	node, err := db.nodeID(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.clock = NewClock(node)
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	db.readStmts.close()
+	db.writeStmts.close()
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	errs = append(errs, db.write.Close())
+	return errors.Join(errs...)
+}
+
+// Node returns this store's node id, the tie-breaker of its clock stamps.
+func (db *DB) Node() string { return db.clock.node }
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", base)
+		}
+		if err := db.migrateOne(ctx, name, version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateOne(ctx context.Context, name string, version int) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			return fmt.Errorf("check migration %d: %w", version, err)
+		}
+		if n > 0 {
+			return nil
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("apply migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, db.now().Unix()); err != nil {
+			return fmt.Errorf("record migration %d: %w", version, err)
+		}
+		return nil
+	})
+}
+
+func (db *DB) nodeID(ctx context.Context) (string, error) {
+	var node string
+	err := db.writeTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'node'`).Scan(&node)
+		if errors.Is(err, sql.ErrNoRows) {
+			node = strings.ReplaceAll(NewID(), "-", "")[16:]
+			_, err = tx.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ('node', ?)`, node)
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return node, nil
+}
+
+// writeTx runs fn in an immediate transaction on the writer connection.
+func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what read helpers need: a reader pool or a write transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
