@@ -173,4 +173,3 @@ func (c ClassList) ValidStudents() []Student {
 	}
 	return out
 }
-

@@ -410,4 +410,3 @@ func (db *DB) RecordLogin(ctx context.Context, userID string) error {
 		return nil
 	})
 }
-

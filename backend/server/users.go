@@ -112,4 +112,3 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a store.A
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
