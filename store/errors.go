@@ -21,6 +21,8 @@ const (
 	CodeSetupDone          Code = "setup_done"
 	CodeSetupTokenInvalid  Code = "setup_token_invalid"
 	CodeImportInvalidRows  Code = "import_invalid_rows"
+	CodeDevicePending      Code = "device_pending"
+	CodeDeviceBlocked      Code = "device_blocked"
 	CodeInternal           Code = "internal"
 )
 

@@ -8,43 +8,47 @@ import (
 	"time"
 )
 
-// CreateSession stores a new session by the hash of its token; the token itself is never stored.
-func (db *DB) CreateSession(ctx context.Context, tokenHash []byte, userID string) error {
+// CreateSession stores a new session by the hash of its token (the token itself is never stored) and clears the
+// user's failure status: this login succeeded.
+func (db *DB) CreateSession(ctx context.Context, tokenHash []byte, userID, deviceID string) error {
 	now := db.now().Unix()
 	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)`,
-			tokenHash, userID, now, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = ?, last_failure = '' WHERE id = ?`, now, userID); err != nil {
+			return fmt.Errorf("record login: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, device_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
+			tokenHash, userID, deviceID, now, now); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
 		return nil
 	})
 }
 
-// SessionUser returns the active user of a live session and marks the session as used. A session idle for longer
-// than idle, or older than absolute, ends.
-func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle, absolute time.Duration) (User, error) {
-	var userID string
+// SessionUser returns the active user of a live session and the device it was opened from, and marks the session
+// as used. A session idle for longer than idle, or older than absolute, ends.
+func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle, absolute time.Duration) (User, string, error) {
+	var userID, device string
 	var created, seen int64
-	err := db.read.QueryRowContext(ctx, `SELECT user_id, created_at, last_seen_at FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&userID, &created, &seen)
+	err := db.read.QueryRowContext(ctx, `SELECT user_id, device_id, created_at, last_seen_at FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&userID, &device, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, Errorf(CodeUnauthenticated, "no session")
+		return User{}, "", Errorf(CodeUnauthenticated, "no session")
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("read session: %w", err)
+		return User{}, "", fmt.Errorf("read session: %w", err)
 	}
 	now := db.now()
 	if now.Sub(time.Unix(seen, 0)) > idle || now.Sub(time.Unix(created, 0)) > absolute {
 		if err := db.DeleteSession(ctx, tokenHash); err != nil {
-			return User{}, err
+			return User{}, "", err
 		}
-		return User{}, Errorf(CodeUnauthenticated, "session expired")
+		return User{}, "", Errorf(CodeUnauthenticated, "session expired")
 	}
 	u, err := db.UserByID(ctx, userID)
 	if err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
 	if !u.Active {
-		return User{}, Errorf(CodeUnauthenticated, "account inactive")
+		return User{}, "", Errorf(CodeUnauthenticated, "account inactive")
 	}
 	// Writing on every request would serialise all reads behind the writer; a minute's precision is enough for
 	// an idle timeout of minutes.
@@ -54,10 +58,10 @@ func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle, absolute 
 			return err
 		})
 		if err != nil {
-			return User{}, fmt.Errorf("touch session: %w", err)
+			return User{}, "", fmt.Errorf("touch session: %w", err)
 		}
 	}
-	return u, nil
+	return u, device, nil
 }
 
 // DeleteSession ends one session.
@@ -123,6 +127,36 @@ func (db *DB) ClearLoginFailures(ctx context.Context, username string) error {
 	return db.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE username_mac = ?`, db.usernameMAC(username)); err != nil {
 			return fmt.Errorf("clear login failures: %w", err)
+		}
+		return nil
+	})
+}
+
+// SetLoginFailure records why a user's last login failed, for the admin's status column.
+func (db *DB) SetLoginFailure(ctx context.Context, userID, reason string) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_failure = ? WHERE id = ?`, reason, userID); err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+		return nil
+	})
+}
+
+// Unlock lifts a lock on a user of the admin's school after wrong passwords.
+func (db *DB) Unlock(ctx context.Context, a Actor, userID string) error {
+	if err := a.RequireAdmin(); err != nil {
+		return err
+	}
+	u, err := db.schoolUser(ctx, db.read, a.SchoolID, userID)
+	if err != nil {
+		return err
+	}
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE username_mac = ?`, db.usernameMAC(u.Username)); err != nil {
+			return fmt.Errorf("unlock: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_failure = '' WHERE id = ?`, userID); err != nil {
+			return fmt.Errorf("unlock: %w", err)
 		}
 		return nil
 	})

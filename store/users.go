@@ -28,7 +28,12 @@ type User struct {
 	Active       bool      `json:"active"`
 	CreatedAt    time.Time `json:"createdAt"`
 	LastLoginAt  time.Time `json:"lastLoginAt,omitzero"`
-	PasswordHash string    `json:"-"`
+	// LastFailure says why the last login failed ("" after a success): wrong_password, device_pending,
+	// device_blocked, locked.
+	LastFailure    string        `json:"lastFailure"`
+	TrustedDevices int           `json:"trustedDevices"`
+	LearningMode   *LearningMode `json:"learningMode,omitempty"`
+	PasswordHash   string        `json:"-"`
 }
 
 // Actor returns the user acting as themself.
@@ -209,7 +214,10 @@ func (db *DB) CreateUser(ctx context.Context, a Actor, in NewUser) (User, error)
 		if n > 0 {
 			return &Error{Code: CodeUsernameTaken, Message: "username taken", Fields: map[string]string{"username": FieldTaken}}
 		}
-		return db.writeUser(ctx, tx, u, true)
+		if err := db.writeUser(ctx, tx, u, true); err != nil {
+			return err
+		}
+		return startLearning(ctx, tx, u.ID, db.now().Add(NewUserLearning), nil)
 	})
 	if err != nil {
 		return User{}, err
@@ -240,13 +248,13 @@ func (db *DB) writeUser(ctx context.Context, tx *sql.Tx, u User, insert bool) er
 	return nil
 }
 
-const userColumns = `id, school_id, username_mac, role, active, created_at, last_login_at, packet`
+const userColumns = `id, school_id, username_mac, role, active, created_at, last_login_at, last_failure, packet`
 
 func (db *DB) scanUser(ctx context.Context, q querier, row rowScanner) (User, error) {
 	var u User
 	var mac, packet []byte
 	var created, lastLogin int64
-	if err := row.Scan(&u.ID, &u.SchoolID, &mac, &u.Role, &u.Active, &created, &lastLogin, &packet); err != nil {
+	if err := row.Scan(&u.ID, &u.SchoolID, &mac, &u.Role, &u.Active, &created, &lastLogin, &u.LastFailure, &packet); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, notFound("user")
 		}
@@ -282,12 +290,41 @@ func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
 	return db.scanUser(ctx, db.read, db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-// Users lists the accounts of the actor's school, by display name.
+// Users lists the accounts of the actor's school by display name, with their trusted devices and learning mode.
 func (db *DB) Users(ctx context.Context, a Actor) ([]User, error) {
 	if err := a.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	return db.schoolUsers(ctx, db.read, a.SchoolID)
+	users, err := db.schoolUsers(ctx, db.read, a.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	rows, err := db.read.QueryContext(ctx, `SELECT user_id, COUNT(*) FROM user_devices WHERE school_id = ? AND state = ? GROUP BY user_id`, a.SchoolID, DeviceTrusted)
+	if err != nil {
+		return nil, fmt.Errorf("count devices: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count devices: %w", err)
+		}
+		counts[id] = n
+	}
+	now := db.now()
+	for i := range users {
+		users[i].TrustedDevices = counts[users[i].ID]
+		lm, err := db.learningMode(ctx, db.read, users[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		if lm.Active(now) {
+			users[i].LearningMode = &lm
+		}
+	}
+	return users, nil
 }
 
 func (db *DB) schoolUsers(ctx context.Context, q querier, schoolID string) ([]User, error) {
@@ -400,13 +437,3 @@ func (db *DB) SetPasswordHash(ctx context.Context, a Actor, id, hash string, kee
 	})
 }
 
-// RecordLogin notes a successful login.
-func (db *DB) RecordLogin(ctx context.Context, userID string) error {
-	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, db.now().Unix(), userID)
-		if err != nil {
-			return fmt.Errorf("record login: %w", err)
-		}
-		return nil
-	})
-}

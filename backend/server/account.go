@@ -64,14 +64,15 @@ type userBody struct {
 	User *me `json:"user"`
 }
 
-// startSession creates a session for u and answers with who is logged in.
+// startSession admits u's browser, creates a session on it and answers with who is logged in; or answers
+// with the refusal.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int) {
-	token, hash := auth.NewToken()
-	if err := s.db.CreateSession(r.Context(), hash, u.ID); err != nil {
-		schoolapi.WriteError(w, r, err)
+	deviceID, ok := s.admitBrowser(w, r, u)
+	if !ok {
 		return
 	}
-	if err := s.db.RecordLogin(r.Context(), u.ID); err != nil {
+	token, hash := auth.NewToken()
+	if err := s.db.CreateSession(r.Context(), hash, u.ID, deviceID); err != nil {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
@@ -131,8 +132,12 @@ type loginInput struct {
 	Password string `json:"password"`
 }
 
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds())))
+}
+
 func tooManyAttempts(w http.ResponseWriter, r *http.Request, wait time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+	w.Header().Set("Retry-After", retryAfter(wait))
 	schoolapi.WriteError(w, r, store.Errorf(store.CodeTooManyAttempts, "too many attempts; try again later"))
 }
 
@@ -180,9 +185,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if verr != nil || !u.Active {
-		if _, err := s.db.RecordLoginFailure(ctx, in.Username, failureWindow, maxFailures, lockDuration); err != nil {
+		locked, err := s.db.RecordLoginFailure(ctx, in.Username, failureWindow, maxFailures, lockDuration)
+		if err != nil {
 			schoolapi.WriteError(w, r, err)
 			return
+		}
+		if u.ID != "" {
+			reason := "wrong_password"
+			if !locked.IsZero() {
+				reason = "locked"
+			}
+			if err := s.db.SetLoginFailure(ctx, u.ID, reason); err != nil {
+				schoolapi.WriteError(w, r, err)
+				return
+			}
 		}
 		s.log.Info("login refused", "reason", "wrong username or password", "ip", clientIP(r))
 		schoolapi.WriteError(w, r, store.Errorf(store.CodeInvalidCredentials, "wrong username or password"))

@@ -88,10 +88,11 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 type sessionKey struct{}
 
-// session is the logged-in user of a request and the hash of their session token.
+// session is the logged-in user of a request, the hash of their session token and the device it was opened from.
 type session struct {
 	user      store.User
 	tokenHash []byte
+	deviceID  string
 }
 
 func sessionFrom(ctx context.Context) (session, bool) {
@@ -116,7 +117,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		hash := auth.HashToken(c.Value)
-		u, err := s.db.SessionUser(r.Context(), hash, s.cfg.IdleTimeout, s.cfg.AbsoluteTimeout)
+		u, deviceID, err := s.db.SessionUser(r.Context(), hash, s.cfg.IdleTimeout, s.cfg.AbsoluteTimeout)
 		if err != nil {
 			if store.ErrorCode(err) == store.CodeInternal {
 				schoolapi.WriteError(w, r, err)
@@ -126,7 +127,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx := context.WithValue(r.Context(), sessionKey{}, session{user: u, tokenHash: hash})
+		ctx := context.WithValue(r.Context(), sessionKey{}, session{user: u, tokenHash: hash, deviceID: deviceID})
 		ctx = schoolapi.WithActor(ctx, u.Actor())
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -161,7 +162,7 @@ func newIPLimiter(burst int, every time.Duration) *ipLimiter {
 	return &ipLimiter{burst: float64(burst), every: every, buckets: map[string]*bucket{}, now: time.Now}
 }
 
-// allow takes a token for addr, or says how long to wait for one.
+// allow takes a token for key (an address or a user), or says how long to wait for one.
 func (l *ipLimiter) allow(addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -38,7 +38,10 @@ type Server struct {
 	log     *slog.Logger
 	routes  *schoolapi.Routes
 	limiter *ipLimiter
-	cop     *http.CrossOriginProtection
+	// registrations bounds new device credentials per address, approvals an admin's code guesses.
+	registrations *ipLimiter
+	approvals     *ipLimiter
+	cop           *http.CrossOriginProtection
 
 	setupMu   sync.Mutex
 	setupHash []byte
@@ -56,6 +59,7 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 		cfg.UI = frontend.Dist()
 	}
 	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
+		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
 		cop: http.NewCrossOriginProtection()}
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
@@ -80,6 +84,18 @@ func (s *Server) register() {
 	rt.Handle("POST /api/v1/users", schoolapi.ActorHandler(s.createUser))
 	rt.Handle("PATCH /api/v1/users/{id}", schoolapi.ActorHandler(s.updateUser))
 	rt.Handle("POST /api/v1/users/{id}/password", schoolapi.ActorHandler(s.resetPassword))
+	rt.Handle("POST /api/v1/users/{id}/unlock", schoolapi.ActorHandler(s.unlockUser))
+	rt.Handle("GET /api/v1/users/{id}/devices", schoolapi.ActorHandler(s.userDevices))
+	rt.Handle("POST /api/v1/users/{id}/devices/approve", schoolapi.ActorHandler(s.approveDevice))
+	rt.Handle("PATCH /api/v1/users/{id}/devices/{deviceId}", schoolapi.ActorHandler(s.updateDevice))
+	rt.Handle("DELETE /api/v1/users/{id}/devices/{deviceId}", schoolapi.ActorHandler(s.removeDevice))
+	rt.Handle("GET /api/v1/devices", schoolapi.ActorHandler(s.schoolDevices))
+	rt.Handle("POST /api/v1/learning-mode", schoolapi.ActorHandler(s.enableLearningMode))
+	rt.Handle("GET /api/v1/me/devices", schoolapi.ActorHandler(s.myDevices))
+	rt.Handle("PATCH /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.updateDevice))
+	rt.Handle("DELETE /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.removeDevice))
+	rt.Handle("GET /api/v1/me/learning-mode", schoolapi.ActorHandler(s.myLearningMode))
+	rt.Handle("DELETE /api/v1/me/learning-mode", schoolapi.ActorHandler(s.endMyLearningMode))
 	schoolapi.Register(rt, s.db)
 	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.
 	rt.Mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

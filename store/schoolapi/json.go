@@ -49,6 +49,8 @@ var statusOf = map[store.Code]int{
 	store.CodeSetupDone:          http.StatusConflict,
 	store.CodeSetupTokenInvalid:  http.StatusForbidden,
 	store.CodeImportInvalidRows:  http.StatusUnprocessableEntity,
+	store.CodeDevicePending:      http.StatusForbidden,
+	store.CodeDeviceBlocked:      http.StatusForbidden,
 	store.CodeInternal:           http.StatusInternalServerError,
 	CodeInvalidJSON:              http.StatusBadRequest,
 	CodeUnknownField:             http.StatusBadRequest,
@@ -74,30 +76,28 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    store.Code        `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-	Extra   any               `json:"preview,omitempty"`
-}
-
 // WriteError answers with err as the API's error body. Errors that are not *store.Error are logged and reported
 // as "internal", so no detail of a failure leaks to the client.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	writeErrorExtra(w, r, err, nil)
+	WriteErrorWith(w, r, err, nil)
 }
 
-func writeErrorExtra(w http.ResponseWriter, r *http.Request, err error, extra any) {
+// WriteErrorWith answers with err and extra members of the error object, such as an import's preview or a
+// pending device's security code.
+func WriteErrorWith(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
 	var e *store.Error
 	if !errors.As(err, &e) {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &store.Error{Code: store.CodeInternal, Message: "internal error"}
 	}
-	WriteJSON(w, Status(e.Code), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields, Extra: extra}})
+	detail := map[string]any{"code": e.Code, "message": e.Message}
+	if len(e.Fields) > 0 {
+		detail["fields"] = e.Fields
+	}
+	for k, v := range extra {
+		detail[k] = v
+	}
+	WriteJSON(w, Status(e.Code), map[string]any{"error": detail})
 }
 
 // Decode reads a JSON body into v: it must be JSON, at most limit bytes, one value, and have no unknown fields.

@@ -357,7 +357,7 @@ func (h api) importStudents(w http.ResponseWriter, r *http.Request, a store.Acto
 	}
 	list := store.ParseClassList(in.CSV)
 	if list.Error != "" || (list.Invalid > 0 && !in.SkipInvalid) || list.Valid == 0 {
-		writeErrorExtra(w, r, store.Errorf(store.CodeImportInvalidRows, "the class list has bad lines; fix them or skip them"), list)
+		WriteErrorWith(w, r, store.Errorf(store.CodeImportInvalidRows, "the class list has bad lines; fix them or skip them"), map[string]any{"preview": list})
 		return nil
 	}
 	students := list.ValidStudents()

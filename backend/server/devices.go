@@ -1,0 +1,257 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"pult/store"
+	"pult/store/schoolapi"
+)
+
+// deviceCookie holds a browser's device credential: "id.secret". It lives long (trust is per browser) and is
+// HttpOnly, so page scripts never see it.
+const (
+	deviceCookie    = "pult_device"
+	deviceCookieAge = 400 * 24 * time.Hour
+)
+
+// browserDevice returns the id of the browser's device credential, registering a new one (and setting its
+// cookie) when the browser has none or a wrong one.
+func (s *Server) browserDevice(w http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		if id, secret, ok := strings.Cut(c.Value, "."); ok {
+			if err := s.db.BrowserDevice(r.Context(), id, secret); err == nil {
+				return id, nil
+			}
+		}
+	}
+	if ok, wait := s.registrations.allow(clientIP(r)); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		return "", store.Errorf(store.CodeTooManyAttempts, "too many new devices from this address; try again later")
+	}
+	id, secret, err := s.db.CreateBrowserDevice(r.Context())
+	if err != nil {
+		return "", err
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: id + "." + secret, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(deviceCookieAge.Seconds())})
+	return id, nil
+}
+
+// admitBrowser is the device step of a login: it answers with the refusal and returns false when the browser is
+// not trusted for u.
+func (s *Server) admitBrowser(w http.ResponseWriter, r *http.Request, u store.User) (string, bool) {
+	deviceID, err := s.browserDevice(w, r)
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return "", false
+	}
+	out, err := s.db.AdmitDevice(r.Context(), u, deviceID, store.DeviceInfo{Platform: platformOf(r.UserAgent()), LastIP: clientIP(r)})
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return "", false
+	}
+	if out.Learned {
+		s.log.Info("device trusted by learning mode", "user", u.ID, "device", deviceID)
+	}
+	switch out.Reason {
+	case "":
+		return deviceID, true
+	case store.ReasonDevicePending:
+		s.refuseLogin(w, r, u, out.Reason, store.Errorf(store.CodeDevicePending, "this device is not approved yet; ask your admin to approve it with the security code"),
+			map[string]any{"securityCode": out.Device.Code})
+	default:
+		s.refuseLogin(w, r, u, out.Reason, store.Errorf(store.CodeDeviceBlocked, "this device is blocked"), nil)
+	}
+	return "", false
+}
+
+// refuseLogin records why u could not log in and answers with err.
+func (s *Server) refuseLogin(w http.ResponseWriter, r *http.Request, u store.User, reason string, err error, extra map[string]any) {
+	if ferr := s.db.SetLoginFailure(r.Context(), u.ID, reason); ferr != nil {
+		schoolapi.WriteError(w, r, ferr)
+		return
+	}
+	s.log.Info("login refused", "user", u.ID, "reason", reason, "ip", clientIP(r))
+	schoolapi.WriteErrorWith(w, r, err, extra)
+}
+
+// platformOf names the browser and OS of a User-Agent for the device list, without keeping the whole string.
+func platformOf(ua string) string {
+	browser := "Browser"
+	for _, b := range []struct{ token, name string }{{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	for _, o := range []struct{ token, name string }{{"Windows", "Windows"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Mac OS X", "macOS"}, {"Android", "Android"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"}} {
+		if strings.Contains(ua, o.token) {
+			return browser + " on " + o.name
+		}
+	}
+	return browser
+}
+
+func (s *Server) myDevices(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	list, err := s.db.UserDevices(r.Context(), a, a.UserID)
+	if err != nil {
+		return err
+	}
+	sess, _ := sessionFrom(r.Context())
+	for i := range list {
+		list[i].Current = list[i].DeviceID == sess.deviceID
+	}
+	schoolapi.WriteList(w, r, list)
+	return nil
+}
+
+func (s *Server) myLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	lm, err := s.db.UserLearningMode(r.Context(), a, a.UserID)
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteJSON(w, http.StatusOK, learningBody(lm, s.db.Now()))
+	return nil
+}
+
+type learningModeBody struct {
+	Active      bool      `json:"active"`
+	Until       time.Time `json:"until,omitzero"`
+	DevicesLeft *int      `json:"devicesLeft"`
+}
+
+func learningBody(lm store.LearningMode, now time.Time) learningModeBody {
+	if !lm.Active(now) {
+		return learningModeBody{}
+	}
+	return learningModeBody{Active: true, Until: lm.Until, DevicesLeft: lm.DevicesLeft}
+}
+
+func (s *Server) endMyLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	if err := s.db.EndLearningMode(r.Context(), a); err != nil {
+		return err
+	}
+	s.log.Info("learning mode ended by user", "user", a.UserID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deviceOwner is the user whose devices a route names: the path's user, or the actor on /me routes.
+func deviceOwner(r *http.Request, a store.Actor) string {
+	if id := r.PathValue("id"); id != "" {
+		return id
+	}
+	return a.UserID
+}
+
+func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	list, err := s.db.UserDevices(r.Context(), a, deviceOwner(r, a))
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteList(w, r, list)
+	return nil
+}
+
+func (s *Server) schoolDevices(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	list, err := s.db.SchoolDevices(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteList(w, r, list)
+	return nil
+}
+
+func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	var p store.DevicePatch
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &p); err != nil {
+		return err
+	}
+	d, err := s.db.UpdateDevice(r.Context(), a, deviceOwner(r, a), r.PathValue("deviceId"), p)
+	if err != nil {
+		return err
+	}
+	s.log.Info("device changed", "by", a.UserID, "user", d.UserID, "device", d.DeviceID, "state", d.State)
+	schoolapi.WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// removeDevice forgets a device; removing the device the user sits at logs them out.
+func (s *Server) removeDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	owner, deviceID := deviceOwner(r, a), r.PathValue("deviceId")
+	if err := s.db.RemoveDevice(r.Context(), a, owner, deviceID); err != nil {
+		return err
+	}
+	s.log.Info("device removed", "by", a.UserID, "user", owner, "device", deviceID)
+	if sess, ok := sessionFrom(r.Context()); ok && owner == a.UserID && sess.deviceID == deviceID {
+		s.clearSessionCookie(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type approveInput struct {
+	Code string `json:"code"`
+}
+
+func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	if err := a.RequireAdmin(); err != nil {
+		return err
+	}
+	var in approveInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		return err
+	}
+	if ok, wait := s.approvals.allow(a.UserID); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		return store.Errorf(store.CodeTooManyAttempts, "too many approval attempts; try again later")
+	}
+	d, err := s.db.ApproveDevice(r.Context(), a, r.PathValue("id"), in.Code)
+	if err != nil {
+		if store.ErrorCode(err) == store.CodeInvalid {
+			s.log.Info("device approval refused", "by", a.UserID, "user", r.PathValue("id"), "reason", "wrong code")
+		}
+		return err
+	}
+	s.log.Info("device approved", "by", a.UserID, "user", d.UserID, "device", d.DeviceID)
+	schoolapi.WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+type learningInput struct {
+	UserIDs []string `json:"userIds"`
+	Until   string   `json:"until"`
+	Devices int      `json:"devices"`
+}
+
+// enableLearningMode turns learning mode on for selected users until the end of a day (in UTC) for 1–9 devices.
+func (s *Server) enableLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	if err := a.RequireAdmin(); err != nil {
+		return err
+	}
+	var in learningInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		return err
+	}
+	day, err := time.Parse(time.DateOnly, in.Until)
+	if err != nil {
+		return &store.Error{Code: store.CodeInvalid, Message: "until must be a date", Fields: map[string]string{"until": store.FieldInvalidDate}}
+	}
+	if err := s.db.EnableLearningMode(r.Context(), a, in.UserIDs, day.Add(24*time.Hour-time.Second), in.Devices); err != nil {
+		return err
+	}
+	s.log.Info("learning mode enabled", "by", a.UserID, "users", len(in.UserIDs), "devices", in.Devices, "until", in.Until)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) unlockUser(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	if err := s.db.Unlock(r.Context(), a, r.PathValue("id")); err != nil {
+		return err
+	}
+	s.log.Info("user unlocked", "by", a.UserID, "user", r.PathValue("id"))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
