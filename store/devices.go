@@ -340,10 +340,14 @@ func (db *DB) UserLearningMode(ctx context.Context, a Actor, userID string) (Lea
 	return db.learningMode(ctx, db.read, userID)
 }
 
-// EndLearningMode ends the actor's own learning mode. Only an admin can turn it on again.
-func (db *DB) EndLearningMode(ctx context.Context, a Actor) error {
+// EndLearningMode ends a user's learning mode: the user's own, or any of the school's for an admin. Only an admin
+// can turn it on again.
+func (db *DB) EndLearningMode(ctx context.Context, a Actor, userID string) error {
 	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE learning_modes SET until = MIN(until, ?) WHERE user_id = ?`, db.now().Unix(), a.UserID)
+		if err := db.canSeeDevices(ctx, tx, a, userID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE learning_modes SET until = MIN(until, ?) WHERE user_id = ?`, db.now().Unix(), userID)
 		if err != nil {
 			return fmt.Errorf("end learning mode: %w", err)
 		}

@@ -116,7 +116,7 @@ func TestLearningMode(t *testing.T) {
 		if err := f.db.EnableLearningMode(ctx, f.admin, []string{u.ID}, c.t.Add(24*time.Hour), 3); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.db.EndLearningMode(ctx, u.Actor()); err != nil {
+		if err := f.db.EndLearningMode(ctx, u.Actor(), u.ID); err != nil {
 			t.Fatal(err)
 		}
 		if out := admit(t, f.db, u, mustBrowser(t, f.db)); out.Reason != store.ReasonDevicePending {

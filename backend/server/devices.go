@@ -107,8 +107,8 @@ func (s *Server) myDevices(w http.ResponseWriter, r *http.Request, a store.Actor
 	return nil
 }
 
-func (s *Server) myLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	lm, err := s.db.UserLearningMode(r.Context(), a, a.UserID)
+func (s *Server) learningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	lm, err := s.db.UserLearningMode(r.Context(), a, deviceOwner(r, a))
 	if err != nil {
 		return err
 	}
@@ -129,11 +129,12 @@ func learningBody(lm store.LearningMode, now time.Time) learningModeBody {
 	return learningModeBody{Active: true, Until: lm.Until, DevicesLeft: lm.DevicesLeft}
 }
 
-func (s *Server) endMyLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	if err := s.db.EndLearningMode(r.Context(), a); err != nil {
+func (s *Server) endLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	owner := deviceOwner(r, a)
+	if err := s.db.EndLearningMode(r.Context(), a, owner); err != nil {
 		return err
 	}
-	s.log.Info("learning mode ended by user", "user", a.UserID)
+	s.log.Info("learning mode ended", "by", a.UserID, "user", owner)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -94,8 +94,9 @@ func (s *Server) register() {
 	rt.Handle("GET /api/v1/me/devices", schoolapi.ActorHandler(s.myDevices))
 	rt.Handle("PATCH /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.updateDevice))
 	rt.Handle("DELETE /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.removeDevice))
-	rt.Handle("GET /api/v1/me/learning-mode", schoolapi.ActorHandler(s.myLearningMode))
-	rt.Handle("DELETE /api/v1/me/learning-mode", schoolapi.ActorHandler(s.endMyLearningMode))
+	rt.Handle("GET /api/v1/me/learning-mode", schoolapi.ActorHandler(s.learningMode))
+	rt.Handle("DELETE /api/v1/me/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
+	rt.Handle("DELETE /api/v1/users/{id}/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
 	schoolapi.Register(rt, s.db)
 	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.
 	rt.Mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
