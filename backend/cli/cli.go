@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"pult/backend/auth"
 	"pult/backend/server"
@@ -29,6 +30,8 @@ Usage:
                                                           create an admin (password on stdin); creates the school if needed
   backend import students --school NAME --file FILE.csv [--course NAME] [--skip-invalid]
                                                           import a class list
+  backend recover --school NAME --username USER          reopen learning mode for that user for one device and
+                                                          one hour (a locked-out admin's way back in)
   backend demo                                            fill a fictional demo school and print its logins
 
 Environment:
@@ -136,6 +139,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			break
 		}
 		err = importStudents(ctx, cfg, args[1:], stdout)
+	case "recover":
+		err = recoverUser(ctx, cfg, args, stdout)
 	case "demo":
 		err = demo(ctx, cfg, stdout)
 	case "help", "-h", "--help":
@@ -266,5 +271,39 @@ func importStudents(ctx context.Context, cfg Config, args []string, stdout io.Wr
 		return describe(err)
 	}
 	fmt.Fprintf(stdout, "Imported %d students (%d skipped, %d enrolled).\n", len(students), list.Invalid, enrolled)
+	return nil
+}
+
+// recoverUser is the break-glass for a user who can log in from no trusted device: on the server's command line,
+// learning mode reopens for one device and one hour.
+func recoverUser(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := newFlags("recover")
+	schoolName := fs.String("school", "", "school name")
+	username := fs.String("username", "", "username")
+	if err := fs.Parse(args); err != nil || *schoolName == "" || *username == "" {
+		return usageErr("recover needs --school and --username")
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	school, err := db.SchoolByName(ctx, *schoolName)
+	if err != nil {
+		return fmt.Errorf("school %q: %w", *schoolName, err)
+	}
+	u, err := db.UserByUsername(ctx, *username)
+	if err != nil || u.SchoolID != school.ID {
+		return fmt.Errorf("no user %q in school %q", *username, *schoolName)
+	}
+	until := db.Now().Add(time.Hour)
+	if err := db.EnableLearningMode(ctx, store.SchoolAdmin(school.ID), []string{u.ID}, until, 1); err != nil {
+		return describe(err)
+	}
+	if err := db.Unlock(ctx, store.SchoolAdmin(school.ID), u.ID); err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "Learning mode for %s is open for one new device until %s. Log in from that device now.\n",
+		u.Username, until.Local().Format("15:04"))
 	return nil
 }

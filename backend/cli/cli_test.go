@@ -1,0 +1,95 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pult/backend/cli"
+	"pult/store"
+)
+
+// run runs the backend's command line against a data folder and returns its exit code and output.
+func run(t *testing.T, dataDir, stdin string, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{"PULT_DATA": dataDir}
+	code := cli.Main(context.Background(), args, strings.NewReader(stdin), &out, &errOut, func(k string) string { return env[k] })
+	return code, out.String() + errOut.String()
+}
+
+func openData(t *testing.T, dir string) *store.DB {
+	t.Helper()
+	key, err := store.LoadOrCreateKeyFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(dir, "pult.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestAdminCreateImportRecover(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if code, out := run(t, dir, "kurz\n", "admin", "create", "--school", "Schule Nord", "--username", "v.name"); code == 0 {
+		t.Fatalf("a too short password was accepted: %s", out)
+	}
+	if code, out := run(t, dir, "ein langes Passwort\n", "admin", "create", "--school", "Schule Nord", "--username", "V.Name", "--name", "Vera Name"); code != 0 {
+		t.Fatalf("admin create: %d %s", code, out)
+	}
+	csv := filepath.Join(dir, "klasse.csv")
+	if err := os.WriteFile(csv, []byte("Vorname;Nachname\nAnna;Albers\nBen;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := run(t, dir, "", "import", "students", "--school", "schule nord", "--file", csv)
+	if code == 0 || !strings.Contains(out, "line 3: lastName: required") {
+		t.Fatalf("import with a bad line: %d %s", code, out)
+	}
+	db := openData(t, dir)
+	school, err := db.SchoolByName(ctx, "Schule Nord")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := db.Students(ctx, store.SchoolAdmin(school.ID)); len(list) != 0 {
+		t.Fatalf("a refused import stored %d students", len(list))
+	}
+	if code, out := run(t, dir, "", "import", "students", "--school", "Schule Nord", "--file", csv, "--skip-invalid"); code != 0 || !strings.Contains(out, "Imported 1 students (1 skipped") {
+		t.Fatalf("import skipping the bad line: %d %s", code, out)
+	}
+
+	t.Run("Recover", func(t *testing.T) {
+		u, err := db.UserByUsername(ctx, "v.name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.EndLearningMode(ctx, u.Actor(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if code, out := run(t, dir, "", "recover", "--school", "Schule Nord", "--username", "v.name"); code != 0 || !strings.Contains(out, "one new device") {
+			t.Fatalf("recover: %d %s", code, out)
+		}
+		lm, err := db.UserLearningMode(ctx, u.Actor(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !lm.Active(db.Now()) || lm.DevicesLeft == nil || *lm.DevicesLeft != 1 || lm.Until.Sub(db.Now()) > time.Hour+time.Second {
+			t.Errorf("learning mode after recover = %+v, want one device for an hour", lm)
+		}
+		if code, _ := run(t, dir, "", "recover", "--school", "Andere", "--username", "v.name"); code == 0 {
+			t.Error("recover in a school the user is not in succeeded")
+		}
+	})
+	t.Run("Usage", func(t *testing.T) {
+		if code, out := run(t, dir, "", "frobnicate"); code != 2 || !strings.Contains(out, "Usage:") {
+			t.Errorf("unknown command: %d %s", code, out)
+		}
+	})
+}
