@@ -19,15 +19,15 @@ import (
 
 // User is a staff member's account. PasswordHash never leaves the server.
 type User struct {
-	ID           string    `json:"id"`
-	SchoolID     string    `json:"-"`
-	Username     string    `json:"username"`
-	DisplayName  string    `json:"displayName"`
-	Email        string    `json:"email"`
-	Role         Role      `json:"role"`
-	Active       bool      `json:"active"`
-	CreatedAt    time.Time `json:"createdAt"`
-	LastLoginAt  time.Time `json:"lastLoginAt,omitzero"`
+	ID          string    `json:"id"`
+	SchoolID    string    `json:"-"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"displayName"`
+	Email       string    `json:"email"`
+	Role        Role      `json:"role"`
+	Active      bool      `json:"active"`
+	CreatedAt   time.Time `json:"createdAt"`
+	LastLoginAt time.Time `json:"lastLoginAt,omitzero"`
 	// LastFailure says why the last login failed ("" after a success): wrong_password, device_pending,
 	// device_blocked, locked.
 	LastFailure    string        `json:"lastFailure"`
@@ -436,4 +436,3 @@ func (db *DB) SetPasswordHash(ctx context.Context, a Actor, id, hash string, kee
 		return nil
 	})
 }
-

@@ -123,7 +123,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.endSetup()
-	s.log.Info("first setup done", "school", u.SchoolID, "user", u.ID)
+	s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, Action: "setup", Outcome: store.OutcomeDone})
 	s.startSession(w, r, u, http.StatusCreated)
 }
 
@@ -171,6 +171,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !until.IsZero() {
+		if u, err := s.db.UserByUsername(ctx, in.Username); err == nil {
+			s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, UserID: u.ID, Action: "login", Outcome: store.OutcomeRefused, Reason: "locked"})
+		}
 		tooManyAttempts(w, r, time.Until(until))
 		return
 	}
@@ -190,17 +193,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			schoolapi.WriteError(w, r, err)
 			return
 		}
+		reason := "wrong_password"
+		switch {
+		case u.ID == "":
+			reason = "unknown_user"
+		case !locked.IsZero():
+			reason = "locked"
+		case verr == nil:
+			reason = "inactive"
+		}
 		if u.ID != "" {
-			reason := "wrong_password"
-			if !locked.IsZero() {
-				reason = "locked"
-			}
 			if err := s.db.SetLoginFailure(ctx, u.ID, reason); err != nil {
 				schoolapi.WriteError(w, r, err)
 				return
 			}
 		}
-		s.log.Info("login refused", "reason", "wrong username or password", "ip", clientIP(r))
+		s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, UserID: u.ID, Action: "login", Outcome: store.OutcomeRefused, Reason: reason})
 		schoolapi.WriteError(w, r, store.Errorf(store.CodeInvalidCredentials, "wrong username or password"))
 		return
 	}
@@ -208,7 +216,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
-	s.log.Info("login", "user", u.ID, "ip", clientIP(r))
 	s.startSession(w, r, u, http.StatusOK)
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -52,28 +53,30 @@ func (s *Server) admitBrowser(w http.ResponseWriter, r *http.Request, u store.Us
 		schoolapi.WriteError(w, r, err)
 		return "", false
 	}
-	if out.Learned {
-		s.log.Info("device trusted by learning mode", "user", u.ID, "device", deviceID)
-	}
 	switch out.Reason {
 	case "":
+		reason := "trusted_device"
+		if out.Learned {
+			reason = "learning_mode"
+		}
+		s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, DeviceID: deviceID, Action: "login", Outcome: store.OutcomeAllowed, Reason: reason})
 		return deviceID, true
 	case store.ReasonDevicePending:
-		s.refuseLogin(w, r, u, out.Reason, store.Errorf(store.CodeDevicePending, "this device is not approved yet; ask your admin to approve it with the security code"),
+		s.refuseLogin(w, r, u, deviceID, out.Reason, store.Errorf(store.CodeDevicePending, "this device is not approved yet; ask your admin to approve it with the security code"),
 			map[string]any{"securityCode": out.Device.Code})
 	default:
-		s.refuseLogin(w, r, u, out.Reason, store.Errorf(store.CodeDeviceBlocked, "this device is blocked"), nil)
+		s.refuseLogin(w, r, u, deviceID, out.Reason, store.Errorf(store.CodeDeviceBlocked, "this device is blocked"), nil)
 	}
 	return "", false
 }
 
 // refuseLogin records why u could not log in and answers with err.
-func (s *Server) refuseLogin(w http.ResponseWriter, r *http.Request, u store.User, reason string, err error, extra map[string]any) {
+func (s *Server) refuseLogin(w http.ResponseWriter, r *http.Request, u store.User, deviceID, reason string, err error, extra map[string]any) {
 	if ferr := s.db.SetLoginFailure(r.Context(), u.ID, reason); ferr != nil {
 		schoolapi.WriteError(w, r, ferr)
 		return
 	}
-	s.log.Info("login refused", "user", u.ID, "reason", reason, "ip", clientIP(r))
+	s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, UserID: u.ID, DeviceID: deviceID, Action: "login", Outcome: store.OutcomeRefused, Reason: reason})
 	schoolapi.WriteErrorWith(w, r, err, extra)
 }
 
@@ -134,7 +137,7 @@ func (s *Server) endLearningMode(w http.ResponseWriter, r *http.Request, a store
 	if err := s.db.EndLearningMode(r.Context(), a, owner); err != nil {
 		return err
 	}
-	s.log.Info("learning mode ended", "by", a.UserID, "user", owner)
+	s.audit(r, store.AuditEntry{UserID: owner, Action: "learning_mode_ended", Outcome: store.OutcomeDone})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -174,7 +177,11 @@ func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request, a store.Ac
 	if err != nil {
 		return err
 	}
-	s.log.Info("device changed", "by", a.UserID, "user", d.UserID, "device", d.DeviceID, "state", d.State)
+	action := "device_renamed"
+	if p.State != nil {
+		action = "device_" + string(d.State)
+	}
+	s.audit(r, store.AuditEntry{UserID: d.UserID, DeviceID: d.DeviceID, Action: action, Outcome: store.OutcomeDone})
 	schoolapi.WriteJSON(w, http.StatusOK, d)
 	return nil
 }
@@ -185,7 +192,7 @@ func (s *Server) removeDevice(w http.ResponseWriter, r *http.Request, a store.Ac
 	if err := s.db.RemoveDevice(r.Context(), a, owner, deviceID); err != nil {
 		return err
 	}
-	s.log.Info("device removed", "by", a.UserID, "user", owner, "device", deviceID)
+	s.audit(r, store.AuditEntry{UserID: owner, DeviceID: deviceID, Action: "device_removed", Outcome: store.OutcomeDone})
 	if sess, ok := sessionFrom(r.Context()); ok && owner == a.UserID && sess.deviceID == deviceID {
 		s.clearSessionCookie(w)
 	}
@@ -212,11 +219,11 @@ func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, a store.A
 	d, err := s.db.ApproveDevice(r.Context(), a, r.PathValue("id"), in.Code)
 	if err != nil {
 		if store.ErrorCode(err) == store.CodeInvalid {
-			s.log.Info("device approval refused", "by", a.UserID, "user", r.PathValue("id"), "reason", "wrong code")
+			s.audit(r, store.AuditEntry{UserID: r.PathValue("id"), Action: "device_approved", Outcome: store.OutcomeRefused, Reason: "wrong_code"})
 		}
 		return err
 	}
-	s.log.Info("device approved", "by", a.UserID, "user", d.UserID, "device", d.DeviceID)
+	s.audit(r, store.AuditEntry{UserID: d.UserID, DeviceID: d.DeviceID, Action: "device_approved", Outcome: store.OutcomeDone})
 	schoolapi.WriteJSON(w, http.StatusOK, d)
 	return nil
 }
@@ -243,7 +250,9 @@ func (s *Server) enableLearningMode(w http.ResponseWriter, r *http.Request, a st
 	if err := s.db.EnableLearningMode(r.Context(), a, in.UserIDs, day.Add(24*time.Hour-time.Second), in.Devices); err != nil {
 		return err
 	}
-	s.log.Info("learning mode enabled", "by", a.UserID, "users", len(in.UserIDs), "devices", in.Devices, "until", in.Until)
+	for _, id := range in.UserIDs {
+		s.audit(r, store.AuditEntry{UserID: id, Action: "learning_mode_enabled", Outcome: store.OutcomeDone, Reason: fmt.Sprintf("until %s, %d devices", in.Until, in.Devices)})
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -252,7 +261,7 @@ func (s *Server) unlockUser(w http.ResponseWriter, r *http.Request, a store.Acto
 	if err := s.db.Unlock(r.Context(), a, r.PathValue("id")); err != nil {
 		return err
 	}
-	s.log.Info("user unlocked", "by", a.UserID, "user", r.PathValue("id"))
+	s.audit(r, store.AuditEntry{UserID: r.PathValue("id"), Action: "user_unlocked", Outcome: store.OutcomeDone})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -90,6 +90,8 @@ func (s *Server) register() {
 	rt.Handle("PATCH /api/v1/users/{id}/devices/{deviceId}", schoolapi.ActorHandler(s.updateDevice))
 	rt.Handle("DELETE /api/v1/users/{id}/devices/{deviceId}", schoolapi.ActorHandler(s.removeDevice))
 	rt.Handle("GET /api/v1/devices", schoolapi.ActorHandler(s.schoolDevices))
+	rt.Handle("GET /api/v1/audit", schoolapi.ActorHandler(s.auditLog))
+	rt.Handle("GET /api/v1/audit.csv", schoolapi.ActorHandler(s.auditCSV))
 	rt.Handle("POST /api/v1/learning-mode", schoolapi.ActorHandler(s.enableLearningMode))
 	rt.Handle("GET /api/v1/me/devices", schoolapi.ActorHandler(s.myDevices))
 	rt.Handle("PATCH /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.updateDevice))

@@ -67,7 +67,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a store.Acto
 	if err != nil {
 		return err
 	}
-	s.log.Info("user created", "by", a.UserID, "user", u.ID, "role", u.Role)
+	s.audit(r, store.AuditEntry{UserID: u.ID, Action: "user_created", Outcome: store.OutcomeDone, Reason: string(u.Role)})
 	schoolapi.WriteJSON(w, http.StatusCreated, u)
 	return nil
 }
@@ -84,7 +84,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a store.Acto
 	if err != nil {
 		return err
 	}
-	s.log.Info("user changed", "by", a.UserID, "user", u.ID, "role", u.Role, "active", u.Active)
+	s.audit(r, store.AuditEntry{UserID: u.ID, Action: "user_changed", Outcome: store.OutcomeDone, Reason: fmt.Sprintf("role %s, active %t", u.Role, u.Active)})
 	schoolapi.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
@@ -108,7 +108,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a store.A
 	if err := s.setPassword(r, a, r.PathValue("id"), "password", in.Password, keep); err != nil {
 		return err
 	}
-	s.log.Info("password reset", "by", a.UserID, "user", r.PathValue("id"))
+	s.audit(r, store.AuditEntry{UserID: r.PathValue("id"), Action: "password_reset", Outcome: store.OutcomeDone})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

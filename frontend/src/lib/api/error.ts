@@ -7,6 +7,8 @@ export const API_ERROR_CODES = [
   'validation_failed',
   'unauthenticated',
   'forbidden',
+  'device_pending',
+  'device_blocked',
   'cross_origin',
   'not_found',
   'invalid_credentials',

@@ -29,6 +29,68 @@ export interface Account {
   active: boolean
   lastLoginAt: string | null
   createdAt: string
+  /** Why the last login failed (`wrong_password`, `locked`, `device_pending`, `device_blocked`, …); "" after a success. */
+  lastFailure: string
+  /** How many of the user's devices are trusted. */
+  trustedDevices: number
+  /** Present while the user's learning mode is on. */
+  learningMode?: AccountLearningMode | null
+}
+
+/** A user's learning mode as an admin sees it in the user list. */
+export interface AccountLearningMode {
+  /** RFC 3339 timestamp (the end of the deadline's day). */
+  until: string
+  /** How many more devices it will trust; null = any number. */
+  devicesLeft: number | null
+}
+
+/** The logged-in person's own learning mode. */
+export interface LearningMode {
+  active: boolean
+  /** RFC 3339 timestamp; absent or empty when not active. */
+  until?: string
+  devicesLeft: number | null
+}
+
+export interface LearningModeInput {
+  userIds: string[]
+  /** YYYY-MM-DD: the last day of learning mode. */
+  until: string
+  /** 1–9 */
+  devices: number
+}
+
+export const DEVICE_STATES = ['trusted', 'pending', 'rejected', 'blocked'] as const
+export type DeviceState = (typeof DEVICE_STATES)[number]
+
+export const DEVICE_KINDS = ['browser', 'desktop'] as const
+export type DeviceKind = (typeof DEVICE_KINDS)[number]
+
+/** One device of one user. */
+export interface Device {
+  id: string
+  userId: string
+  kind: DeviceKind
+  state: DeviceState
+  name: string
+  platform: string
+  osUser: string
+  firstIp: string
+  lastIp: string
+  firstSeen: string
+  lastSeen: string
+  decidedAt?: string
+  /** The security code, only while pending. The admin UI never shows it: the admin types what the user reads out. */
+  code?: string
+  /** Marks the browser the request came from (only on /me/devices). */
+  current: boolean
+}
+
+/** What an admin may change of a device (a user may only rename it). */
+export interface DevicePatch {
+  name?: string
+  state?: 'rejected' | 'blocked'
 }
 
 export interface AccountInput {
