@@ -7,11 +7,15 @@ import type {
   AttendanceMark,
   Course,
   CourseInput,
+  Device,
+  DevicePatch,
   Env,
   ImportPreview,
   ImportRequest,
   ImportResult,
   Lesson,
+  LearningMode,
+  LearningModeInput,
   LessonInput,
   Page,
   SetupInput,
@@ -139,6 +143,64 @@ export class ApiClient {
     return this.request('POST', `/users/${enc(id)}/password`, { password })
   }
 
+  unlockUser(id: string): Promise<void> {
+    return this.request('POST', `/users/${enc(id)}/unlock`)
+  }
+
+  // Trusted devices and learning mode: one's own
+
+  myDevices(): Promise<Device[]> {
+    return this.list('/me/devices')
+  }
+
+  renameMyDevice(deviceId: string, name: string): Promise<Device> {
+    return this.request('PATCH', `/me/devices/${enc(deviceId)}`, { name })
+  }
+
+  /** Removing the device the request comes from ends the session. */
+  removeMyDevice(deviceId: string): Promise<void> {
+    return this.request('DELETE', `/me/devices/${enc(deviceId)}`)
+  }
+
+  myLearningMode(): Promise<LearningMode> {
+    return this.request('GET', '/me/learning-mode')
+  }
+
+  endMyLearningMode(): Promise<void> {
+    return this.request('DELETE', '/me/learning-mode')
+  }
+
+  // Trusted devices and learning mode (admin)
+
+  userDevices(userId: string): Promise<Device[]> {
+    return this.list(`/users/${enc(userId)}/devices`)
+  }
+
+  /** Trusts the pending device of a user that has the security code the user read out. */
+  approveDevice(userId: string, code: string): Promise<Device> {
+    return this.request('POST', `/users/${enc(userId)}/devices/approve`, { code })
+  }
+
+  updateUserDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<Device> {
+    return this.request('PATCH', `/users/${enc(userId)}/devices/${enc(deviceId)}`, patch)
+  }
+
+  removeUserDevice(userId: string, deviceId: string): Promise<void> {
+    return this.request('DELETE', `/users/${enc(userId)}/devices/${enc(deviceId)}`)
+  }
+
+  endUserLearningMode(userId: string): Promise<void> {
+    return this.request('DELETE', `/users/${enc(userId)}/learning-mode`)
+  }
+
+  devices(): Promise<Device[]> {
+    return this.list('/devices')
+  }
+
+  enableLearningMode(input: LearningModeInput): Promise<void> {
+    return this.request('POST', '/learning-mode', input)
+  }
+
   // Courses and enrolment
 
   courses(): Promise<Course[]> {
@@ -251,6 +313,13 @@ export function importPreviewOf(err: unknown): ImportPreview | null {
     if (typeof c === 'object' && c !== null && Array.isArray((c as ImportPreview).rows)) return c as ImportPreview
   }
   return null
+}
+
+/** The security code of a 403 `device_pending` login answer (`error.securityCode`), or "" for anything else. */
+export function securityCodeOf(err: unknown): string {
+  if (!(err instanceof ApiError) || err.code !== 'device_pending') return ''
+  const code = err.details.securityCode
+  return typeof code === 'string' ? code : ''
 }
 
 /** The client the UI uses. */

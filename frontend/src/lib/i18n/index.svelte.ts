@@ -1,3 +1,4 @@
+import { formatIsoDate } from '../dates'
 import { de, type MessageKey } from './de'
 import { en } from './en'
 import type { Message } from './errors'
@@ -38,22 +39,9 @@ export function tm(message: Message): string {
   return t(message.key, message.params)
 }
 
-function parseIsoDate(iso: string): Date | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso)
-  if (!m) return null
-  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
-}
-
 /** "Mo., 03.11.2025" — a calendar date (YYYY-MM-DD) in the current language. */
 export function formatDate(iso: string, opts: { weekday?: boolean } = {}): string {
-  const d = parseIsoDate(iso)
-  if (!d) return iso
-  return new Intl.DateTimeFormat(formatTag(i18n.locale), {
-    weekday: opts.weekday ? 'short' : undefined,
-    day: '2-digit',
-    month: '2-digit',
-    year: 'numeric',
-  }).format(d)
+  return formatIsoDate(iso, formatTag(i18n.locale), opts)
 }
 
 /** A moment (RFC 3339) in local time, or "" for none. */

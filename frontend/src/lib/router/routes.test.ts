@@ -17,6 +17,11 @@ describe('parseHash', () => {
     ['#/admin/students', { name: 'adminStudents' }],
     ['#/admin/import', { name: 'adminImport' }],
     ['#/account', { name: 'account' }],
+    ['#/devices', { name: 'devices' }],
+    ['#/devices/', { name: 'devices' }],
+    ['#/admin/devices', { name: 'adminDevices' }],
+    ['#/admin/users/U7/devices', { name: 'adminUserDevices', id: 'U7' }],
+    ['#/admin/users/a%20b/devices/', { name: 'adminUserDevices', id: 'a b' }],
     ['#/setup/s3cr3t-TOKEN_x', { name: 'setup', token: 's3cr3t-TOKEN_x' }],
     ['#/setup', { name: 'setup', token: '' }],
     ['/courses/a%20b', { name: 'course', id: 'a b' }],
@@ -25,12 +30,31 @@ describe('parseHash', () => {
     expect(parseHash(hash)).toEqual(route)
   })
 
-  it.each(['#/nope', '#/courses/a/b', '#/admin', '#/admin/other', '#/courses/%2F', '#/courses/%E0%A4%A'])(
+  it.each([
+    '#/nope',
+    '#/courses/a/b',
+    '#/admin',
+    '#/admin/other',
+    '#/courses/%2F',
+    '#/courses/%E0%A4%A',
+    '#/devices/x',
+    '#/admin/users/U7',
+    '#/admin/users/U7/other',
+    '#/admin/users/%2F/devices',
+    '#/admin/courses/C9/devices',
+    '#/admin/users/U7/devices/D1',
+  ])(
     '%s is not found',
     (hash) => {
       expect(parseHash(hash).name).toBe('notFound')
     },
   )
+
+  it('builds the device pages\' addresses', () => {
+    expect(hrefOf({ name: 'devices' })).toBe('#/devices')
+    expect(hrefOf({ name: 'adminDevices' })).toBe('#/admin/devices')
+    expect(hrefOf({ name: 'adminUserDevices', id: 'U 7' })).toBe('#/admin/users/U%207/devices')
+  })
 
   it('round-trips through hrefOf', () => {
     const routes: Route[] = [
@@ -40,6 +64,9 @@ describe('parseHash', () => {
       { name: 'adminCourse', id: 'c' },
       { name: 'setup', token: 'tok' },
       { name: 'adminImport' },
+      { name: 'devices' },
+      { name: 'adminDevices' },
+      { name: 'adminUserDevices', id: 'user?odd#chars ü' },
     ]
     for (const r of routes) expect(parseHash(hrefOf(r))).toEqual(r)
   })
@@ -48,5 +75,8 @@ describe('parseHash', () => {
     expect(isAdminRoute({ name: 'adminUsers' })).toBe(true)
     expect(isAdminRoute({ name: 'adminCourse', id: 'x' })).toBe(true)
     expect(isAdminRoute({ name: 'courses' })).toBe(false)
+    expect(isAdminRoute({ name: 'adminDevices' })).toBe(true)
+    expect(isAdminRoute({ name: 'adminUserDevices', id: 'x' })).toBe(true)
+    expect(isAdminRoute({ name: 'devices' })).toBe(false)
   })
 })

@@ -7,7 +7,10 @@ export type Route =
   | { name: 'course'; id: string }
   | { name: 'lesson'; id: string }
   | { name: 'account' }
+  | { name: 'devices' }
   | { name: 'adminUsers' }
+  | { name: 'adminUserDevices'; id: string }
+  | { name: 'adminDevices' }
   | { name: 'adminCourses' }
   | { name: 'adminCourse'; id: string }
   | { name: 'adminStudents' }
@@ -31,7 +34,7 @@ export function parseHash(hash: string): Route {
   if (!path.startsWith('/')) path = '/' + path
   const parts = path.split('/').filter((p) => p !== '')
   const notFound: Route = { name: 'notFound', path }
-  const [a, b, c] = parts
+  const [a, b, c, d] = parts
   switch (parts.length) {
     case 0:
       return { name: 'home' }
@@ -39,6 +42,7 @@ export function parseHash(hash: string): Route {
       if (a === 'login') return { name: 'login' }
       if (a === 'courses') return { name: 'courses' }
       if (a === 'account') return { name: 'account' }
+      if (a === 'devices') return { name: 'devices' }
       if (a === 'setup') return { name: 'setup', token: '' }
       return notFound
     case 2: {
@@ -48,6 +52,7 @@ export function parseHash(hash: string): Route {
         if (b === 'courses') return { name: 'adminCourses' }
         if (b === 'students') return { name: 'adminStudents' }
         if (b === 'import') return { name: 'adminImport' }
+        if (b === 'devices') return { name: 'adminDevices' }
         return notFound
       }
       if (id === null) return notFound
@@ -59,6 +64,11 @@ export function parseHash(hash: string): Route {
     case 3: {
       const id = decode(c)
       if (a === 'admin' && b === 'courses' && id !== null) return { name: 'adminCourse', id }
+      return notFound
+    }
+    case 4: {
+      const id = decode(c)
+      if (a === 'admin' && b === 'users' && d === 'devices' && id !== null) return { name: 'adminUserDevices', id }
       return notFound
     }
   }
@@ -83,8 +93,14 @@ export function hrefOf(route: Route): string {
       return `#/lessons/${e(route.id)}`
     case 'account':
       return '#/account'
+    case 'devices':
+      return '#/devices'
     case 'adminUsers':
       return '#/admin/users'
+    case 'adminUserDevices':
+      return `#/admin/users/${e(route.id)}/devices`
+    case 'adminDevices':
+      return '#/admin/devices'
     case 'adminCourses':
       return '#/admin/courses'
     case 'adminCourse':

@@ -1,0 +1,379 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pult/backend/auth"
+	"pult/backend/server"
+	"pult/store"
+)
+
+// trustWorld is a running server over a real store with a controllable clock, and one school's admin.
+type trustWorld struct {
+	t     *testing.T
+	db    *store.DB
+	srv   *httptest.Server
+	now   time.Time
+	admin *browser
+}
+
+// browser is one browser profile: its own cookie jar, so its own device credential.
+type browser struct {
+	w      *trustWorld
+	client *http.Client
+}
+
+type answer struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (a answer) code() string {
+	var e struct {
+		Error struct {
+			Code         string `json:"code"`
+			SecurityCode string `json:"securityCode"`
+		} `json:"error"`
+	}
+	json.Unmarshal(a.body, &e)
+	return e.Error.Code
+}
+
+func (a answer) securityCode() string {
+	var e struct {
+		Error struct {
+			SecurityCode string `json:"securityCode"`
+		} `json:"error"`
+	}
+	json.Unmarshal(a.body, &e)
+	return e.Error.SecurityCode
+}
+
+func newTrustWorld(t *testing.T) *trustWorld {
+	t.Helper()
+	ctx := context.Background()
+	key, _ := store.NewKey()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "pult.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	w := &trustWorld{t: t, db: db, now: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)}
+	db.SetClock(func() time.Time { return w.now })
+	hasher, err := auth.NewHasher(auth.Params{MemoryKiB: 1024, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.CreateAdmin(ctx, db, hasher, "Schule am See", store.NewUser{Username: "admin", DisplayName: "Ada Admin"}, "admin-password"); err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Config{Hasher: hasher})
+	w.srv = httptest.NewServer(srv.Handler())
+	t.Cleanup(w.srv.Close)
+	w.admin = w.browser()
+	w.admin.mustLogin("admin", "admin-password")
+	return w
+}
+
+func (w *trustWorld) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{w: w, client: &http.Client{Jar: jar}}
+}
+
+func (b *browser) do(method, path string, body any) answer {
+	b.w.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, b.w.srv.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, body: raw, header: res.Header}
+}
+
+func (b *browser) login(username, password string) answer {
+	return b.do("POST", "/api/v1/session", map[string]string{"username": username, "password": password})
+}
+
+func (b *browser) mustLogin(username, password string) {
+	b.w.t.Helper()
+	if a := b.login(username, password); a.status != http.StatusOK {
+		b.w.t.Fatalf("login %s: %d %s", username, a.status, a.body)
+	}
+}
+
+func (b *browser) deviceCookie() *http.Cookie {
+	u, _ := url.Parse(b.w.srv.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "pult_device" {
+			return c
+		}
+	}
+	return nil
+}
+
+func (w *trustWorld) createTeacher(username string) string {
+	w.t.Helper()
+	a := w.admin.do("POST", "/api/v1/users", map[string]string{"username": username, "displayName": "T " + username, "role": "teacher", "password": "teacher-password"})
+	if a.status != http.StatusCreated {
+		w.t.Fatalf("create teacher: %d %s", a.status, a.body)
+	}
+	var u struct{ ID string }
+	json.Unmarshal(a.body, &u)
+	return u.ID
+}
+
+// status is the admin's status column for a user.
+func (w *trustWorld) status(userID string) (lastFailure string, trusted int) {
+	w.t.Helper()
+	var list struct {
+		Items []struct {
+			ID             string
+			LastFailure    string
+			TrustedDevices int
+		}
+	}
+	json.Unmarshal(w.admin.do("GET", "/api/v1/users", nil).body, &list)
+	for _, u := range list.Items {
+		if u.ID == userID {
+			return u.LastFailure, u.TrustedDevices
+		}
+	}
+	w.t.Fatalf("user %s not in the list", userID)
+	return "", 0
+}
+
+func TestTrustedDevices(t *testing.T) {
+	w := newTrustWorld(t)
+	teacher := w.createTeacher("k.lehrer")
+
+	first := w.browser()
+	first.mustLogin("K.Lehrer", "teacher-password") // new users learn devices; usernames ignore case
+	if failure, trusted := w.status(teacher); failure != "" || trusted != 1 {
+		t.Fatalf("after the first login: status %q, %d trusted devices; want OK and 1", failure, trusted)
+	}
+
+	if a := w.admin.do("DELETE", "/api/v1/users/"+teacher+"/learning-mode", nil); a.status != http.StatusNoContent {
+		t.Fatalf("admin ends learning mode: %d %s", a.status, a.body)
+	}
+	second := w.browser()
+	refused := second.login("k.lehrer", "teacher-password")
+	if refused.status != http.StatusForbidden || refused.code() != "device_pending" {
+		t.Fatalf("second browser after learning mode: %d %s", refused.status, refused.body)
+	}
+	code := refused.securityCode()
+	if len(store.NormalizeCode(code)) != 9 {
+		t.Fatalf("security code %q, want 9 digits", code)
+	}
+	if failure, _ := w.status(teacher); failure != "device_pending" {
+		t.Errorf("status column = %q, want device_pending", failure)
+	}
+	if a := second.do("GET", "/api/v1/courses", nil); a.status != http.StatusUnauthorized {
+		t.Errorf("a refused browser reaches the API: %d", a.status)
+	}
+
+	t.Run("ErrCodeOfAnotherUsersDevice", func(t *testing.T) {
+		other := w.createTeacher("n.nachbar")
+		w.admin.do("DELETE", "/api/v1/users/"+other+"/learning-mode", nil)
+		third := w.browser()
+		c := third.login("n.nachbar", "teacher-password").securityCode()
+		if a := w.admin.do("POST", "/api/v1/users/"+teacher+"/devices/approve", map[string]string{"code": c}); a.status != http.StatusUnprocessableEntity {
+			t.Errorf("approving another user's code: %d %s", a.status, a.body)
+		}
+		if a := third.login("n.nachbar", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("third browser after a wrong approval: %d %s", a.status, a.body)
+		}
+		if a := second.login("k.lehrer", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("second browser after a wrong approval: %d %s", a.status, a.body)
+		}
+	})
+	t.Run("ErrWrongRole", func(t *testing.T) {
+		for _, req := range []struct{ method, path string }{
+			{"POST", "/api/v1/users/" + teacher + "/devices/approve"},
+			{"POST", "/api/v1/learning-mode"},
+			{"GET", "/api/v1/devices"},
+			{"GET", "/api/v1/audit"},
+			{"POST", "/api/v1/users/" + teacher + "/unlock"},
+		} {
+			body := map[string]any{}
+			if req.method == "POST" && strings.HasSuffix(req.path, "approve") {
+				body = map[string]any{"code": code}
+			}
+			if req.path == "/api/v1/learning-mode" {
+				body = map[string]any{"userIds": []string{teacher}, "until": "2026-12-01", "devices": 9}
+			}
+			if req.method == "GET" {
+				body = nil
+			}
+			if a := first.do(req.method, req.path, body); a.status != http.StatusForbidden {
+				t.Errorf("teacher %s %s: %d %s", req.method, req.path, a.status, a.body)
+			}
+		}
+		if a := second.login("k.lehrer", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("a teacher approved their own device: %d %s", a.status, a.body)
+		}
+	})
+	t.Run("ErrTamperedCredential", func(t *testing.T) {
+		c := first.deviceCookie()
+		id, secret, _ := strings.Cut(c.Value, ".")
+		forged := w.browser()
+		u, _ := url.Parse(w.srv.URL)
+		forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: "pult_device", Value: id + "." + strings.Repeat("0", len(secret))}})
+		if a := forged.login("k.lehrer", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("a forged copy of a trusted browser's credential got in: %d %s", a.status, a.body)
+		}
+	})
+	t.Run("Approve", func(t *testing.T) {
+		if a := w.admin.do("POST", "/api/v1/users/"+teacher+"/devices/approve", map[string]string{"code": "000000000"}); a.status != http.StatusUnprocessableEntity {
+			t.Errorf("a wrong code: %d %s", a.status, a.body)
+		}
+		if a := w.admin.do("POST", "/api/v1/users/"+teacher+"/devices/approve", map[string]string{"code": code}); a.status != http.StatusOK {
+			t.Fatalf("approve: %d %s", a.status, a.body)
+		}
+		second.mustLogin("k.lehrer", "teacher-password")
+		if failure, trusted := w.status(teacher); failure != "" || trusted != 2 {
+			t.Errorf("after approval: status %q, %d trusted; want OK and 2", failure, trusted)
+		}
+	})
+	t.Run("RemoveCurrentDeviceLogsOut", func(t *testing.T) {
+		var mine struct {
+			Items []struct {
+				ID      string
+				Current bool
+			}
+		}
+		json.Unmarshal(second.do("GET", "/api/v1/me/devices", nil).body, &mine)
+		current := ""
+		for _, d := range mine.Items {
+			if d.Current {
+				current = d.ID
+			}
+		}
+		if current == "" {
+			t.Fatalf("no current device in %+v", mine)
+		}
+		if a := second.do("DELETE", "/api/v1/me/devices/"+current, nil); a.status != http.StatusNoContent {
+			t.Fatalf("remove: %d %s", a.status, a.body)
+		}
+		if a := second.do("GET", "/api/v1/courses", nil); a.status != http.StatusUnauthorized {
+			t.Errorf("still logged in after removing the current device: %d", a.status)
+		}
+		if a := second.login("k.lehrer", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("a removed device got in again: %d %s", a.status, a.body)
+		}
+	})
+	t.Run("Blocked", func(t *testing.T) {
+		var devices struct{ Items []struct{ ID, State string } }
+		json.Unmarshal(w.admin.do("GET", "/api/v1/users/"+teacher+"/devices", nil).body, &devices)
+		firstID, _, _ := strings.Cut(first.deviceCookie().Value, ".")
+		if a := w.admin.do("PATCH", "/api/v1/users/"+teacher+"/devices/"+firstID, map[string]string{"state": "blocked"}); a.status != http.StatusOK {
+			t.Fatalf("block: %d %s", a.status, a.body)
+		}
+		if a := first.do("GET", "/api/v1/courses", nil); a.status != http.StatusUnauthorized {
+			t.Errorf("a blocked device's session goes on: %d", a.status)
+		}
+		if a := first.login("k.lehrer", "teacher-password"); a.code() != "device_blocked" {
+			t.Errorf("blocked device: %d %s", a.status, a.body)
+		}
+		if failure, _ := w.status(teacher); failure != "device_blocked" {
+			t.Errorf("status column = %q, want device_blocked", failure)
+		}
+	})
+	t.Run("WrongPasswordStatus", func(t *testing.T) {
+		if a := w.browser().login("k.lehrer", "not-the-password"); a.code() != "invalid_credentials" {
+			t.Fatalf("wrong password: %d %s", a.status, a.body)
+		}
+		if failure, _ := w.status(teacher); failure != "wrong_password" {
+			t.Errorf("status column = %q, want wrong_password", failure)
+		}
+	})
+	t.Run("ErrOtherSchool", func(t *testing.T) {
+		ctx := context.Background()
+		hasher, _ := auth.NewHasher(auth.Params{MemoryKiB: 1024, Time: 1, Threads: 1})
+		if _, err := server.CreateAdmin(ctx, w.db, hasher, "Andere Schule", store.NewUser{Username: "other", DisplayName: "Otto"}, "other-password"); err != nil {
+			t.Fatal(err)
+		}
+		other := w.browser()
+		other.mustLogin("other", "other-password")
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/api/v1/users/" + teacher + "/devices", nil},
+			{"POST", "/api/v1/users/" + teacher + "/devices/approve", map[string]string{"code": code}},
+			{"POST", "/api/v1/learning-mode", map[string]any{"userIds": []string{teacher}, "until": "2026-12-01", "devices": 3}},
+			{"DELETE", "/api/v1/users/" + teacher + "/learning-mode", nil},
+			{"POST", "/api/v1/users/" + teacher + "/unlock", nil},
+		} {
+			if a := other.do(req.method, req.path, req.body); a.status != http.StatusNotFound {
+				t.Errorf("other school's admin %s %s: %d %s", req.method, req.path, a.status, a.body)
+			}
+		}
+		var devices struct{ Items []any }
+		json.Unmarshal(other.do("GET", "/api/v1/devices", nil).body, &devices)
+		if len(devices.Items) != 1 {
+			t.Errorf("other school's admin sees %d devices, want only their own", len(devices.Items))
+		}
+	})
+	t.Run("LearningModeAgain", func(t *testing.T) {
+		for _, n := range []int{0, 10} {
+			if a := w.admin.do("POST", "/api/v1/learning-mode", map[string]any{"userIds": []string{teacher}, "until": "2026-12-01", "devices": n}); a.status != http.StatusUnprocessableEntity {
+				t.Errorf("%d devices: %d %s", n, a.status, a.body)
+			}
+		}
+		if a := w.admin.do("POST", "/api/v1/learning-mode", map[string]any{"userIds": []string{teacher}, "until": "2026-12-01", "devices": 1}); a.status != http.StatusNoContent {
+			t.Fatalf("enable: %d %s", a.status, a.body)
+		}
+		w.browser().mustLogin("k.lehrer", "teacher-password")
+		if a := w.browser().login("k.lehrer", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("a second device in a one-device learning mode: %d %s", a.status, a.body)
+		}
+		w.admin.do("POST", "/api/v1/learning-mode", map[string]any{"userIds": []string{teacher}, "until": "2026-12-01", "devices": 9})
+		w.now = time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+		if a := w.browser().login("k.lehrer", "teacher-password"); a.code() != "device_pending" {
+			t.Errorf("after the deadline: %d %s", a.status, a.body)
+		}
+	})
+	t.Run("AuditCSV", func(t *testing.T) {
+		if a := w.admin.do("GET", "/api/v1/users", nil); a.status != http.StatusUnauthorized {
+			t.Errorf("the admin's session outlived a month: %d", a.status)
+		}
+		w.admin.mustLogin("admin", "admin-password") // a trusted device stays trusted after learning mode
+		a := w.admin.do("GET", "/api/v1/audit.csv?sep=semicolon", nil)
+		if a.status != http.StatusOK || !bytes.HasPrefix(a.body, []byte("\uFEFF")) {
+			t.Fatalf("audit CSV: %d, starts %q", a.status, a.body[:min(10, len(a.body))])
+		}
+		text := string(a.body)
+		for _, want := range []string{"login;allowed;learning_mode;", "login;refused;device_pending;", "device_approved;done;", "device_approved;refused;wrong_code",
+			"login;refused;device_blocked;", "login;refused;wrong_password;", "device_removed;done;", "learning_mode_enabled;done;"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("audit CSV lacks %q", want)
+			}
+		}
+		if strings.Contains(text, "other") {
+			t.Error("the audit log shows another school's entries")
+		}
+	})
+}
