@@ -23,6 +23,7 @@ const (
 	CodeImportInvalidRows  Code = "import_invalid_rows"
 	CodeDevicePending      Code = "device_pending"
 	CodeDeviceBlocked      Code = "device_blocked"
+	CodeOutsideIPRange     Code = "outside_ip_range"
 	CodeInternal           Code = "internal"
 )
 

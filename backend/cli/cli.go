@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,7 @@ Environment:
   PULT_AUTOCERT    serve TLS with certificates from ACME for these comma-separated host names
   PULT_PUBLIC_URL  the address users open, for printed links (default http://PULT_ADDR)
   PULT_ALLOW_PLAIN_HTTP=1       allow plain HTTP on a non-loopback address (behind a TLS proxy)
+  PULT_TRUSTED_PROXIES          comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed
   PULT_LOG_LEVEL   debug, info (default), warn or error
 `
 
@@ -55,6 +57,7 @@ type Config struct {
 	Autocert    []string
 	PublicURL   string
 	AllowPlain  bool
+	Proxies     []netip.Prefix
 	LogLevel    slog.Level
 	HashParams  auth.Params
 	DatabaseOpt string
@@ -83,6 +86,16 @@ func ConfigFrom(getenv func(string) string) (Config, error) {
 	}
 	c.PublicURL = strings.TrimRight(getenv("PULT_PUBLIC_URL"), "/")
 	c.AllowPlain = getenv("PULT_ALLOW_PLAIN_HTTP") == "1"
+	for _, s := range strings.Split(getenv("PULT_TRUSTED_PROXIES"), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("PULT_TRUSTED_PROXIES: %w", err)
+		}
+		c.Proxies = append(c.Proxies, p.Masked())
+	}
 	if v := getenv("PULT_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			return Config{}, fmt.Errorf("PULT_LOG_LEVEL: %w", err)

@@ -47,7 +47,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher}
+	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher, TrustedProxies: cfg.Proxies}
 	if !has {
 		scfg.SetupToken, _ = auth.NewToken()
 	}

@@ -160,7 +160,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
-	if ok, wait := s.limiter.allow(clientIP(r)); !ok {
+	if ok, wait := s.limiter.allow(s.clientIP(r)); !ok {
 		tooManyAttempts(w, r, wait)
 		return
 	}
@@ -214,6 +214,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.db.ClearLoginFailures(ctx, in.Username); err != nil {
 		schoolapi.WriteError(w, r, err)
+		return
+	}
+	allowed, err := s.db.AllowedFrom(ctx, u, s.clientIP(r))
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if !allowed {
+		s.refuseLogin(w, r, u, "", store.ReasonOutsideIPRange, store.Errorf(store.CodeOutsideIPRange, "logins from this network are not allowed"), nil)
 		return
 	}
 	s.startSession(w, r, u, http.StatusOK)

@@ -19,7 +19,7 @@ func (s *Server) audit(r *http.Request, e store.AuditEntry) {
 			e.SchoolID = sess.user.SchoolID
 		}
 	}
-	e.IP = clientIP(r)
+	e.IP = s.clientIP(r)
 	s.log.Info("audit", "action", e.Action, "outcome", e.Outcome, "reason", e.Reason, "actor", e.ActorID, "user", e.UserID, "device", e.DeviceID)
 	if err := s.db.Audit(r.Context(), e); err != nil {
 		s.log.Error("audit log write failed", "action", e.Action, "err", err)
@@ -104,4 +104,35 @@ func cell(v string) string {
 		return "'" + v
 	}
 	return v
+}
+
+type rangesBody struct {
+	Ranges []string `json:"ranges"`
+}
+
+// ipRanges answers the school's allowed ranges, or a user's on /users/{id}/ip-ranges.
+func (s *Server) ipRanges(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	list, err := s.db.IPRanges(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteJSON(w, http.StatusOK, rangesBody{Ranges: list})
+	return nil
+}
+
+func (s *Server) setIPRanges(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	if err := a.RequireAdmin(); err != nil {
+		return err
+	}
+	var in rangesBody
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		return err
+	}
+	list, err := s.db.SetIPRanges(r.Context(), a, r.PathValue("id"), in.Ranges)
+	if err != nil {
+		return err
+	}
+	s.audit(r, store.AuditEntry{UserID: r.PathValue("id"), Action: "ip_ranges_changed", Outcome: store.OutcomeDone, Reason: strings.Join(list, " ")})
+	schoolapi.WriteJSON(w, http.StatusOK, rangesBody{Ranges: list})
+	return nil
 }

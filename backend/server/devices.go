@@ -27,7 +27,7 @@ func (s *Server) browserDevice(w http.ResponseWriter, r *http.Request) (string, 
 			}
 		}
 	}
-	if ok, wait := s.registrations.allow(clientIP(r)); !ok {
+	if ok, wait := s.registrations.allow(s.clientIP(r)); !ok {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		return "", store.Errorf(store.CodeTooManyAttempts, "too many new devices from this address; try again later")
 	}
@@ -48,7 +48,7 @@ func (s *Server) admitBrowser(w http.ResponseWriter, r *http.Request, u store.Us
 		schoolapi.WriteError(w, r, err)
 		return "", false
 	}
-	out, err := s.db.AdmitDevice(r.Context(), u, deviceID, store.DeviceInfo{Platform: platformOf(r.UserAgent()), LastIP: clientIP(r)})
+	out, err := s.db.AdmitDevice(r.Context(), u, deviceID, store.DeviceInfo{Platform: platformOf(r.UserAgent()), LastIP: s.clientIP(r)})
 	if err != nil {
 		schoolapi.WriteError(w, r, err)
 		return "", false

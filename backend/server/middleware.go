@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -188,10 +189,42 @@ func (l *ipLimiter) allow(addr string) (bool, time.Duration) {
 	return true, 0
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the address a request came from. X-Forwarded-For is believed only from configured proxies, and
+// only up to the first hop that is not one of them: anything left of that the client could have written itself.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if !s.trustedProxy(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return host // a garbled header: trust only the proxy's own address
+		}
+		if !s.trustedProxy(hop) {
+			return hop
+		}
+		host = hop
 	}
 	return host
+}
+
+func (s *Server) trustedProxy(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type Config struct {
 	// SetupToken is the one-time token of the first-setup link, or empty when setup is not offered.
 	SetupToken string
 	Hasher     *auth.Hasher
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// UI overrides the embedded web UI (tests).
 	UI fs.FS
 }
@@ -91,6 +94,10 @@ func (s *Server) register() {
 	rt.Handle("DELETE /api/v1/users/{id}/devices/{deviceId}", schoolapi.ActorHandler(s.removeDevice))
 	rt.Handle("GET /api/v1/devices", schoolapi.ActorHandler(s.schoolDevices))
 	rt.Handle("GET /api/v1/audit", schoolapi.ActorHandler(s.auditLog))
+	rt.Handle("GET /api/v1/ip-ranges", schoolapi.ActorHandler(s.ipRanges))
+	rt.Handle("PUT /api/v1/ip-ranges", schoolapi.ActorHandler(s.setIPRanges))
+	rt.Handle("GET /api/v1/users/{id}/ip-ranges", schoolapi.ActorHandler(s.ipRanges))
+	rt.Handle("PUT /api/v1/users/{id}/ip-ranges", schoolapi.ActorHandler(s.setIPRanges))
 	rt.Handle("GET /api/v1/audit.csv", schoolapi.ActorHandler(s.auditCSV))
 	rt.Handle("POST /api/v1/learning-mode", schoolapi.ActorHandler(s.enableLearningMode))
 	rt.Handle("GET /api/v1/me/devices", schoolapi.ActorHandler(s.myDevices))

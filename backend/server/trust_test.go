@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -62,7 +63,7 @@ func (a answer) securityCode() string {
 	return e.Error.SecurityCode
 }
 
-func newTrustWorld(t *testing.T) *trustWorld {
+func newTrustWorld(t *testing.T, configure ...func(*server.Config)) *trustWorld {
 	t.Helper()
 	ctx := context.Background()
 	key, _ := store.NewKey()
@@ -80,7 +81,11 @@ func newTrustWorld(t *testing.T) *trustWorld {
 	if _, err := server.CreateAdmin(ctx, db, hasher, "Schule am See", store.NewUser{Username: "admin", DisplayName: "Ada Admin"}, "admin-password"); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Config{Hasher: hasher})
+	cfg := server.Config{Hasher: hasher}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv := server.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	w.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(w.srv.Close)
 	w.admin = w.browser()
@@ -94,6 +99,10 @@ func (w *trustWorld) browser() *browser {
 }
 
 func (b *browser) do(method, path string, body any) answer {
+	return b.doWith(method, path, body, nil)
+}
+
+func (b *browser) doWith(method, path string, body any, header http.Header) answer {
 	b.w.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -103,6 +112,9 @@ func (b *browser) do(method, path string, body any) answer {
 	req, _ := http.NewRequest(method, b.w.srv.URL+path, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	res, err := b.client.Do(req)
 	if err != nil {
@@ -376,4 +388,65 @@ func TestTrustedDevices(t *testing.T) {
 			t.Error("the audit log shows another school's entries")
 		}
 	})
+}
+
+func TestIPRanges(t *testing.T) {
+	w := newTrustWorld(t, func(c *server.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
+	teacher := w.createTeacher("k.lehrer")
+	via := func(hops string) http.Header { return http.Header{"X-Forwarded-For": {hops}} }
+	login := func(header http.Header) answer {
+		return w.browser().doWith("POST", "/api/v1/session", map[string]string{"username": "k.lehrer", "password": "teacher-password"}, header)
+	}
+	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8", "not-a-range"}}); a.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad range: %d %s", a.status, a.body)
+	}
+	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8", "2001:db8::/32"}}); a.status != http.StatusOK {
+		t.Fatalf("set school ranges: %d %s", a.status, a.body)
+	}
+	if a := w.browser().do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{}}); a.status != http.StatusUnauthorized {
+		t.Errorf("without a session: %d", a.status)
+	}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   string
+	}{
+		{"ProxyReportsInside", via("10.1.2.3"), ""},
+		{"ProxyReportsOutside", via("192.0.2.1"), "outside_ip_range"},
+		{"SpoofedLeftOfRealClient", via("10.1.2.3, 192.0.2.1"), "outside_ip_range"},
+		{"IPv6Inside", via("2001:db8::7"), ""},
+		{"GarbledHeader", via("10.1.2.3, <script>"), "outside_ip_range"},
+		{"NoHeader", nil, "outside_ip_range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := login(tc.header)
+			if got := a.code(); got != tc.want {
+				t.Errorf("code = %q (%d), want %q", got, a.status, tc.want)
+			}
+		})
+	}
+	if failure, _ := w.status(teacher); failure != "outside_ip_range" {
+		t.Errorf("status column = %q, want outside_ip_range", failure)
+	}
+	t.Run("UserRange", func(t *testing.T) {
+		if a := w.admin.do("PUT", "/api/v1/users/"+teacher+"/ip-ranges", map[string]any{"ranges": []string{"10.9.0.0/16"}}); a.status != http.StatusOK {
+			t.Fatalf("set user ranges: %d %s", a.status, a.body)
+		}
+		if got := login(via("10.1.2.3")).code(); got != "outside_ip_range" {
+			t.Errorf("inside the school's range but outside the user's: %q", got)
+		}
+		if got := login(via("10.9.8.7")).code(); got != "" {
+			t.Errorf("inside both: %q", got)
+		}
+	})
+}
+
+func TestUntrustedForwardedFor(t *testing.T) {
+	w := newTrustWorld(t) // no trusted proxies: X-Forwarded-For is the client's own claim
+	w.createTeacher("k.lehrer")
+	w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8"}})
+	a := w.browser().doWith("POST", "/api/v1/session", map[string]string{"username": "k.lehrer", "password": "teacher-password"}, http.Header{"X-Forwarded-For": {"10.1.2.3"}})
+	if a.code() != "outside_ip_range" {
+		t.Errorf("a spoofed X-Forwarded-For got in: %d %s", a.status, a.body)
+	}
 }

@@ -51,6 +51,7 @@ var statusOf = map[store.Code]int{
 	store.CodeImportInvalidRows:  http.StatusUnprocessableEntity,
 	store.CodeDevicePending:      http.StatusForbidden,
 	store.CodeDeviceBlocked:      http.StatusForbidden,
+	store.CodeOutsideIPRange:     http.StatusForbidden,
 	store.CodeInternal:           http.StatusInternalServerError,
 	CodeInvalidJSON:              http.StatusBadRequest,
 	CodeUnknownField:             http.StatusBadRequest,
