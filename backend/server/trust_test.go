@@ -66,12 +66,7 @@ func (a answer) securityCode() string {
 func newTrustWorld(t *testing.T, configure ...func(*server.Config)) *trustWorld {
 	t.Helper()
 	ctx := context.Background()
-	key, _ := store.NewKey()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "pult.db"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := mustStore(t)
 	w := &trustWorld{t: t, db: db, now: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)}
 	db.SetClock(func() time.Time { return w.now })
 	hasher, err := auth.NewHasher(auth.Params{MemoryKiB: 1024, Time: 1, Threads: 1})
@@ -449,4 +444,16 @@ func TestUntrustedForwardedFor(t *testing.T) {
 	if a.code() != "outside_ip_range" {
 		t.Errorf("a spoofed X-Forwarded-For got in: %d %s", a.status, a.body)
 	}
+}
+
+// mustStore opens a fresh store for a test.
+func mustStore(t *testing.T) *store.DB {
+	t.Helper()
+	key, _ := store.NewKey()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "pult.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

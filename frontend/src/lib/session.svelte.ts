@@ -4,7 +4,7 @@ import type { User } from './api/types'
 import { parseHash } from './router/routes'
 import { replaceRoute } from './router/router.svelte'
 
-export type SessionNotice = 'expired' | 'loggedOut' | null
+export type SessionNotice = 'expired' | 'loggedOut' | 'deviceRemoved' | null
 
 /** What the UI knows about the server and the person using it. */
 export const session = $state<{
@@ -77,6 +77,12 @@ export async function logout(): Promise<void> {
   }
   session.user = null
   session.notice = 'loggedOut'
+}
+
+/** The person removed the device they sit at; the server has already ended the session. */
+export function removedOwnDevice(): void {
+  session.user = null
+  session.notice = 'deviceRemoved'
 }
 
 api.onUnauthenticated(() => {

@@ -9,6 +9,7 @@ export const API_ERROR_CODES = [
   'forbidden',
   'device_pending',
   'device_blocked',
+  'outside_ip_range',
   'cross_origin',
   'not_found',
   'invalid_credentials',

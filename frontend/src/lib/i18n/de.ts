@@ -394,6 +394,8 @@ export const de = {
   'error.device_pending':
     'Dieses Gerät ist für Ihr Konto noch nicht freigegeben. Wenden Sie sich an Ihre Administration.',
   'error.device_blocked': 'Dieses Gerät ist gesperrt. Wenden Sie sich an Ihre Administration.',
+  'error.outside_ip_range':
+    'Von diesem Netzwerk aus ist keine Anmeldung erlaubt. Wenden Sie sich an Ihre Administration.',
   'error.cross_origin': 'Die Anfrage kam von einer fremden Seite und wurde abgelehnt.',
   'error.not_found': 'Nicht gefunden oder kein Zugriff.',
   'error.invalid_credentials': 'Benutzername oder Passwort ist falsch.',

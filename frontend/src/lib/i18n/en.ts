@@ -390,6 +390,7 @@ export const en: Messages = {
   'error.forbidden': 'You do not have permission for this.',
   'error.device_pending': 'This device is not yet approved for your account. Contact your administrator.',
   'error.device_blocked': 'This device is blocked. Contact your administrator.',
+  'error.outside_ip_range': 'Logging in from this network is not allowed. Contact your administrator.',
   'error.cross_origin': 'The request came from another site and was refused.',
   'error.not_found': 'Not found, or you have no access.',
   'error.invalid_credentials': 'Username or password is wrong.',

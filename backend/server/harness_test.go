@@ -1,0 +1,348 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"pult/backend/auth"
+	"pult/backend/server"
+	"pult/store"
+)
+
+// password is every fixture account's password.
+const password = "correct horse battery"
+
+// indexHTML is the web UI the test servers serve.
+const indexHTML = "<!doctype html><title>Pult</title>"
+
+// cheapHash keeps password hashing fast in tests; TestProductionHashCost holds the real cost to OWASP's minimum.
+var cheapHash = auth.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+// testServer is a real server over a real store file, reached over HTTP.
+type testServer struct {
+	srv    *server.Server
+	db     *store.DB
+	hasher *auth.Hasher
+	url    string
+	// file is a read-only connection to the store's SQLite file, for fingerprints.
+	file *sql.DB
+}
+
+// MustServer opens a store in a fresh folder with a fresh master key and serves it; everything closes when the
+// test ends. configure may change the server's configuration.
+func MustServer(tb testing.TB, configure func(*server.Config)) *testServer {
+	tb.Helper()
+	ctx := context.Background()
+	key, err := store.NewKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "pult.db")
+	db, err := store.Open(ctx, path, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	file, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { file.Close() })
+	hasher, err := auth.NewHasher(cheapHash)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := server.Config{Version: "test", Hasher: hasher, UI: fstest.MapFS{"index.html": {Data: []byte(indexHTML)}}}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv := server.New(db, slog.New(slog.DiscardHandler), cfg)
+	ts := httptest.NewServer(srv.Handler())
+	tb.Cleanup(ts.Close)
+	return &testServer{srv: srv, db: db, hasher: hasher, url: ts.URL, file: file}
+}
+
+// fingerprintQueries read everything a request could change on purpose: the school data, the accounts and
+// schools, and what decides who may log in where. The audit log is left out (refusals are audited), and so is a
+// session's last use.
+var fingerprintQueries = []string{
+	`SELECT * FROM schools ORDER BY id`,
+	`SELECT * FROM users ORDER BY id`,
+	`SELECT * FROM records ORDER BY id`,
+	`SELECT token_hash, user_id, device_id, created_at FROM sessions ORDER BY token_hash`,
+	`SELECT * FROM devices ORDER BY id`,
+	`SELECT * FROM user_devices ORDER BY user_id, device_id`,
+	`SELECT * FROM learning_modes ORDER BY user_id`,
+	`SELECT * FROM login_failures ORDER BY username_mac`,
+	`SELECT * FROM ip_ranges ORDER BY school_id, user_id, cidr`,
+}
+
+// fingerprint hashes the rows of the store's file, read from the file itself rather than through the store.
+func (s *testServer) fingerprint(tb testing.TB) string {
+	tb.Helper()
+	h := sha256.New()
+	for _, q := range fingerprintQueries {
+		rows, err := s.file.Query(q)
+		if err != nil {
+			tb.Fatalf("fingerprint: %s: %v", q, err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		fmt.Fprintf(h, "%s\x00", q)
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				tb.Fatalf("fingerprint: %s: %v", q, err)
+			}
+			for _, v := range vals {
+				fmt.Fprintf(h, "%T:%q\x00", v, v)
+			}
+			h.Write([]byte{'\n'})
+		}
+		if err := rows.Err(); err != nil {
+			tb.Fatalf("fingerprint: %s: %v", q, err)
+		}
+		rows.Close()
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// client is one browser: its own cookie jar, so its own session and device credential.
+type client struct {
+	name string
+	base string
+	http *http.Client
+}
+
+func (s *testServer) client(name string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{name: name, base: s.url, http: &http.Client{Jar: jar}}
+}
+
+// cookie returns the value of a cookie the browser holds for the server, or "".
+func (c *client) cookie(name string) string {
+	u, _ := url.Parse(c.base)
+	for _, k := range c.http.Jar.Cookies(u) {
+		if k.Name == name {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+// newRequest builds a request. body is nil (no body), a string (sent as it is) or a value sent as JSON; a
+// request with a body says it is JSON.
+func (c *client) newRequest(tb testing.TB, method, path string, body any) *http.Request {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	r, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r
+}
+
+// send sends a request and returns the answer, its body, and the error code of an error body.
+func (c *client) send(tb testing.TB, r *http.Request) (res *http.Response, code string, body []byte) {
+	tb.Helper()
+	res, err := c.http.Do(r)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", r.Method, r.URL.Path, err)
+	}
+	defer res.Body.Close()
+	if body, err = io.ReadAll(res.Body); err != nil {
+		tb.Fatalf("%s %s: read body: %v", r.Method, r.URL.Path, err)
+	}
+	return res, errorOf(body).Code, body
+}
+
+// do sends one request as c and returns the status, the error code of an error answer, and the body.
+func do(tb testing.TB, c *client, method, path string, body any) (status int, code string, raw []byte) {
+	tb.Helper()
+	res, code, raw := c.send(tb, c.newRequest(tb, method, path, body))
+	return res.StatusCode, code, raw
+}
+
+// mustDo sends a request that has to succeed with want and returns the body.
+func mustDo(tb testing.TB, c *client, method, path string, body any, want int) []byte {
+	tb.Helper()
+	status, _, raw := do(tb, c, method, path, body)
+	if status != want {
+		tb.Fatalf("%s %s %s: status %d, want %d: %s", c.name, method, path, status, want, raw)
+	}
+	return raw
+}
+
+// apiError is the error body of the API.
+type apiError struct {
+	Code         string            `json:"code"`
+	Message      string            `json:"message"`
+	Fields       map[string]string `json:"fields"`
+	SecurityCode string            `json:"securityCode"`
+	Preview      *store.ClassList  `json:"preview"`
+}
+
+func errorOf(body []byte) apiError {
+	var e struct {
+		Error apiError `json:"error"`
+	}
+	json.Unmarshal(body, &e)
+	return e.Error
+}
+
+// decode reads a JSON answer into a value of type T.
+func decode[T any](tb testing.TB, raw []byte) T {
+	tb.Helper()
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		tb.Fatalf("decode %T: %v: %s", v, err, raw)
+	}
+	return v
+}
+
+// list is a list answer.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor"`
+}
+
+type idOnly struct {
+	ID string `json:"id"`
+}
+
+// login logs a new browser in and fails the test unless that works.
+func (s *testServer) login(tb testing.TB, name, username string) *client {
+	tb.Helper()
+	c := s.client(name)
+	mustDo(tb, c, "POST", "/api/v1/session", map[string]string{"username": username, "password": password}, http.StatusOK)
+	return c
+}
+
+// createAdmin creates a school's admin the way `backend admin create` does.
+func (s *testServer) createAdmin(tb testing.TB, school, username string) string {
+	tb.Helper()
+	u, err := server.CreateAdmin(context.Background(), s.db, s.hasher, school, store.NewUser{Username: username, DisplayName: "Admin " + username}, password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u.ID
+}
+
+// harness is two schools on one server. School A: admin A, teachers T1 and T2, course 1 of T1 with students s1
+// and s2 and lesson 1 (s1 marked present), course 2 of T2 with s3, and s4 in no course. T1 has a trusted
+// device (device1) and a pending one (its security code). School B: admin B, who also teaches course B.
+// Browsers: anonymous, T1, T2, admin A and admin B, each logged in.
+type harness struct {
+	*testServer
+	anon, t1, t2, adminA, adminB *client
+	// ids maps the placeholders of paths and bodies ("$course1") to ids.
+	ids map[string]string
+}
+
+func MustHarness(tb testing.TB) *harness {
+	tb.Helper()
+	h := &harness{testServer: MustServer(tb, nil), ids: map[string]string{}}
+	h.ids["$adminA"] = h.createAdmin(tb, "Schule A", "admin.a")
+	h.ids["$adminB"] = h.createAdmin(tb, "Schule B", "admin.b")
+	h.anon = h.client("anonymous")
+	h.adminA = h.login(tb, "admin A", "admin.a")
+	h.adminB = h.login(tb, "admin B", "admin.b")
+	for _, t := range []struct{ key, username, name string }{{"$t1", "t.one", "Tara One"}, {"$t2", "t.two", "Theo Two"}} {
+		raw := mustDo(tb, h.adminA, "POST", "/api/v1/users", map[string]string{"username": t.username, "displayName": t.name,
+			"role": "teacher", "password": password}, http.StatusCreated)
+		h.ids[t.key] = decode[idOnly](tb, raw).ID
+	}
+	h.t1 = h.login(tb, "T1", "t.one")
+	h.t2 = h.login(tb, "T2", "t.two")
+	create := func(c *client, key, path string, body map[string]string) {
+		tb.Helper()
+		h.ids[key] = decode[idOnly](tb, mustDo(tb, c, "POST", path, h.fillAll(body), http.StatusCreated)).ID
+	}
+	create(h.adminA, "$course1", "/api/v1/courses", map[string]string{"name": "Klavier 1", "subject": "Klavier", "teacherId": "$t1"})
+	create(h.adminA, "$course2", "/api/v1/courses", map[string]string{"name": "Geige 2", "subject": "Geige", "teacherId": "$t2"})
+	create(h.adminB, "$courseB", "/api/v1/courses", map[string]string{"name": "Cello B", "teacherId": "$adminB"})
+	for i, n := range [][2]string{{"Anna", "Albrecht"}, {"Ben", "Bäcker"}, {"Clara", "Cordes"}, {"David", "Demir"}} {
+		create(h.adminA, fmt.Sprintf("$s%d", i+1), "/api/v1/students", map[string]string{"firstName": n[0], "lastName": n[1]})
+	}
+	create(h.adminB, "$sB", "/api/v1/students", map[string]string{"firstName": "Berta", "lastName": "Born"})
+	for _, e := range [][2]string{{"$course1", "$s1"}, {"$course1", "$s2"}, {"$course2", "$s3"}} {
+		mustDo(tb, h.adminA, "PUT", h.fill("/api/v1/courses/"+e[0]+"/students/"+e[1]), nil, http.StatusNoContent)
+	}
+	mustDo(tb, h.adminB, "PUT", h.fill("/api/v1/courses/$courseB/students/$sB"), nil, http.StatusNoContent)
+	create(h.t1, "$lesson1", h.fill("/api/v1/courses/$course1/lessons"), map[string]string{"date": "2026-03-02", "startTime": "08:00", "endTime": "08:45", "topic": "Tonleitern"})
+	mustDo(tb, h.t1, "PUT", h.fill("/api/v1/lessons/$lesson1/attendance/$s1"), map[string]any{"status": "present"}, http.StatusOK)
+
+	devices := decode[list[struct {
+		ID      string `json:"id"`
+		Current bool   `json:"current"`
+	}]](tb, mustDo(tb, h.t1, "GET", "/api/v1/me/devices", nil, http.StatusOK))
+	for _, d := range devices.Items {
+		if d.Current {
+			h.ids["$device1"] = d.ID
+		}
+	}
+	if h.ids["$device1"] == "" {
+		tb.Fatalf("T1's device list has no current device: %+v", devices)
+	}
+	// Without learning mode, a new browser of T1 waits for approval; then learning mode is back for nine devices,
+	// so that T1 can log in from the other browsers of the tests.
+	mustDo(tb, h.adminA, "DELETE", h.fill("/api/v1/users/$t1/learning-mode"), nil, http.StatusNoContent)
+	status, code, raw := do(tb, h.client("T1 elsewhere"), "POST", "/api/v1/session", map[string]string{"username": "t.one", "password": password})
+	if status != http.StatusForbidden || code != "device_pending" {
+		tb.Fatalf("T1 on a new browser without learning mode: %d %s", status, raw)
+	}
+	h.ids["$code"] = errorOf(raw).SecurityCode
+	h.ids["$nextWeek"] = time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
+	mustDo(tb, h.adminA, "POST", "/api/v1/learning-mode", h.fillAll(map[string]any{"userIds": []string{"$t1"}, "until": "$nextWeek", "devices": 9}), http.StatusNoContent)
+	return h
+}
+
+// fill replaces the placeholders of s with the harness's ids.
+func (h *harness) fill(s string) string {
+	pairs := make([]string, 0, 2*len(h.ids))
+	for k, v := range h.ids {
+		pairs = append(pairs, k, v)
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// fillAll replaces placeholders anywhere in a JSON body.
+func (h *harness) fillAll(body any) json.RawMessage {
+	raw, _ := json.Marshal(body)
+	return json.RawMessage(h.fill(string(raw)))
+}
