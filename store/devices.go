@@ -421,6 +421,8 @@ func (db *DB) listUserDevices(ctx context.Context, schoolID, filter string, args
 		if err != nil {
 			return nil, err
 		}
+		// The code is shown only to the device itself at login: an admin must hear it from the user (LE3).
+		d.Code = ""
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -430,7 +430,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, a Actor, id, hash string, kee
 		if err := db.writeUser(ctx, tx, u, false); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash != ?`, id, keepSession); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?`, id, keepSession); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		return nil

@@ -97,19 +97,6 @@ func platformOf(ua string) string {
 	return browser
 }
 
-func (s *Server) myDevices(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	list, err := s.db.UserDevices(r.Context(), a, a.UserID)
-	if err != nil {
-		return err
-	}
-	sess, _ := sessionFrom(r.Context())
-	for i := range list {
-		list[i].Current = list[i].DeviceID == sess.deviceID
-	}
-	schoolapi.WriteList(w, r, list)
-	return nil
-}
-
 func (s *Server) learningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
 	lm, err := s.db.UserLearningMode(r.Context(), a, deviceOwner(r, a))
 	if err != nil {
@@ -150,10 +137,17 @@ func deviceOwner(r *http.Request, a store.Actor) string {
 	return a.UserID
 }
 
+// userDevices lists a user's devices (the actor's own on /me); `current` marks the one the request came from.
 func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	list, err := s.db.UserDevices(r.Context(), a, deviceOwner(r, a))
+	owner := deviceOwner(r, a)
+	list, err := s.db.UserDevices(r.Context(), a, owner)
 	if err != nil {
 		return err
+	}
+	if sess, ok := sessionFrom(r.Context()); ok && owner == a.UserID {
+		for i := range list {
+			list[i].Current = list[i].DeviceID == sess.deviceID
+		}
 	}
 	schoolapi.WriteList(w, r, list)
 	return nil

@@ -100,7 +100,7 @@ func (s *Server) register() {
 	rt.Handle("PUT /api/v1/users/{id}/ip-ranges", schoolapi.ActorHandler(s.setIPRanges))
 	rt.Handle("GET /api/v1/audit.csv", schoolapi.ActorHandler(s.auditCSV))
 	rt.Handle("POST /api/v1/learning-mode", schoolapi.ActorHandler(s.enableLearningMode))
-	rt.Handle("GET /api/v1/me/devices", schoolapi.ActorHandler(s.myDevices))
+	rt.Handle("GET /api/v1/me/devices", schoolapi.ActorHandler(s.userDevices))
 	rt.Handle("PATCH /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.updateDevice))
 	rt.Handle("DELETE /api/v1/me/devices/{deviceId}", schoolapi.ActorHandler(s.removeDevice))
 	rt.Handle("GET /api/v1/me/learning-mode", schoolapi.ActorHandler(s.learningMode))

@@ -54,6 +54,16 @@ export function deviceLabel(d: Pick<Device, 'name' | 'platform'>): string {
   return d.name.trim() || d.platform.trim()
 }
 
+/**
+ * A device without its security code. Admin views drop it as soon as a list arrives: the admin must get the code
+ * from the person at the new device (DESIGN.md LE3), never from the list.
+ */
+export function withoutSecurityCode(d: Device): Device {
+  const copy = { ...d }
+  delete copy.code
+  return copy
+}
+
 /** Only the digits of a typed security code ("482 913-275" → "482913275"). */
 export function normalizeSecurityCode(input: string): string {
   return input.replace(/\D+/g, '')

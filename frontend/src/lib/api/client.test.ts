@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiClient, importPreviewOf, type FetchLike } from './client'
+import { ApiClient, importPreviewOf, securityCodeOf, type FetchLike } from './client'
 import { ApiError } from './error'
 
 interface Call {
@@ -149,5 +149,80 @@ describe('ApiClient', () => {
       .catch((e: unknown) => e)
     expect(importPreviewOf(err)).toEqual(preview)
     expect(importPreviewOf(new ApiError({ status: 400, code: 'validation_failed' }))).toBeNull()
+  })
+
+  describe('trusted devices and learning mode', () => {
+    const noContent = () => new Response(null, { status: 204 })
+    const device = { id: 'd1', userId: 'u1', kind: 'browser', state: 'trusted', name: 'Laptop', current: true }
+    const list = (items: unknown[]) => json(200, { items, nextCursor: '' })
+
+    const bodyOf = (call: Call) => (call.init?.body === undefined ? undefined : JSON.parse(String(call.init.body)))
+
+    it.each<[string, (c: ApiClient) => Promise<unknown>, () => Response, string, string, unknown]>([
+      ['myDevices', (c) => c.myDevices(), list([device]), 'GET', '/api/v1/me/devices', undefined],
+      ['renameMyDevice', (c) => c.renameMyDevice('d/1', 'Küche'), json(200, device), 'PATCH', '/api/v1/me/devices/d%2F1', { name: 'Küche' }],
+      ['removeMyDevice', (c) => c.removeMyDevice('d1'), noContent, 'DELETE', '/api/v1/me/devices/d1', undefined],
+      ['myLearningMode', (c) => c.myLearningMode(), json(200, { active: false, devicesLeft: null }), 'GET', '/api/v1/me/learning-mode', undefined],
+      ['endMyLearningMode', (c) => c.endMyLearningMode(), noContent, 'DELETE', '/api/v1/me/learning-mode', undefined],
+      ['userDevices', (c) => c.userDevices('u 1'), list([device]), 'GET', '/api/v1/users/u%201/devices', undefined],
+      ['approveDevice', (c) => c.approveDevice('u1', '482-913-275'), json(200, device), 'POST', '/api/v1/users/u1/devices/approve', { code: '482-913-275' }],
+      ['reject', (c) => c.updateUserDevice('u1', 'd1', { state: 'rejected' }), json(200, device), 'PATCH', '/api/v1/users/u1/devices/d1', { state: 'rejected' }],
+      ['block', (c) => c.updateUserDevice('u1', 'd1', { state: 'blocked' }), json(200, device), 'PATCH', '/api/v1/users/u1/devices/d1', { state: 'blocked' }],
+      ['rename', (c) => c.updateUserDevice('u1', 'd1', { name: 'PC 3' }), json(200, device), 'PATCH', '/api/v1/users/u1/devices/d1', { name: 'PC 3' }],
+      ['removeUserDevice', (c) => c.removeUserDevice('u1', 'd1'), noContent, 'DELETE', '/api/v1/users/u1/devices/d1', undefined],
+      ['endUserLearningMode', (c) => c.endUserLearningMode('u1'), noContent, 'DELETE', '/api/v1/users/u1/learning-mode', undefined],
+      ['devices', (c) => c.devices(), list([device]), 'GET', '/api/v1/devices', undefined],
+      [
+        'enableLearningMode',
+        (c) => c.enableLearningMode({ userIds: ['u1', 'u2'], until: '2027-01-12', devices: 2 }),
+        noContent,
+        'POST',
+        '/api/v1/learning-mode',
+        { userIds: ['u1', 'u2'], until: '2027-01-12', devices: 2 },
+      ],
+      ['unlockUser', (c) => c.unlockUser('u1'), noContent, 'POST', '/api/v1/users/u1/unlock', undefined],
+    ])('%s', async (_name, run, answer, method, url, body) => {
+      const { fetch, calls } = fakeFetch([answer])
+      await run(new ApiClient(fetch))
+      expect(calls).toHaveLength(1)
+      expect(calls[0].init?.method).toBe(method)
+      expect(calls[0].url).toBe(url)
+      expect(bodyOf(calls[0])).toEqual(body)
+      const contentType = (calls[0].init?.headers as Record<string, string>)['Content-Type']
+      expect(contentType).toBe(body === undefined ? undefined : 'application/json')
+    })
+
+    it('returns the lists and the learning mode', async () => {
+      const lm = { active: true, until: '2027-01-12T23:59:59Z', devicesLeft: 2 }
+      const { fetch } = fakeFetch([list([device]), json(200, lm)])
+      const client = new ApiClient(fetch)
+      expect(await client.myDevices()).toEqual([device])
+      expect(await client.myLearningMode()).toEqual(lm)
+    })
+
+    it('reads the security code of a pending device', async () => {
+      const { fetch } = fakeFetch([
+        json(403, { error: { code: 'device_pending', message: '', securityCode: '482-913-275' } }),
+        json(403, { error: { code: 'device_blocked', message: '' } }),
+      ])
+      const client = new ApiClient(fetch)
+      const pending = (await client.login('anna', 'pw').catch((e: unknown) => e)) as ApiError
+      expect(pending.status).toBe(403)
+      expect(pending.code).toBe('device_pending')
+      expect(securityCodeOf(pending)).toBe('482-913-275')
+      const blocked = (await client.login('anna', 'pw').catch((e: unknown) => e)) as ApiError
+      expect(blocked.code).toBe('device_blocked')
+      expect(securityCodeOf(blocked)).toBe('')
+      expect(securityCodeOf(new Error('x'))).toBe('')
+    })
+
+    it('passes the field error of a wrong approval code on', async () => {
+      const { fetch } = fakeFetch([
+        json(422, { error: { code: 'validation_failed', message: '', fields: { code: 'invalid' } } }),
+      ])
+      const err = (await new ApiClient(fetch).approveDevice('u1', '111-111-111').catch((e: unknown) => e)) as ApiError
+      expect(err.status).toBe(422)
+      expect(err.fields).toEqual({ code: 'invalid' })
+    })
   })
 })
