@@ -64,10 +64,10 @@ type userBody struct {
 	User *me `json:"user"`
 }
 
-// startSession admits u's browser, creates a session on it and answers with who is logged in; or answers
-// with the refusal.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int) {
-	deviceID, ok := s.admitBrowser(w, r, u)
+// startSession admits u's device, creates a session on it and answers with who is logged in; or answers with
+// the refusal.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int, in loginInput) {
+	deviceID, ok := s.admitDevice(w, r, u, in.Username, in.Device, in.RecoveryCode)
 	if !ok {
 		return
 	}
@@ -124,12 +124,14 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	s.endSetup()
 	s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, Action: "setup", Outcome: store.OutcomeDone})
-	s.startSession(w, r, u, http.StatusCreated)
+	s.startSession(w, r, u, http.StatusCreated, loginInput{Username: in.Username})
 }
 
 type loginInput struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username     string        `json:"username"`
+	Password     string        `json:"password"`
+	RecoveryCode string        `json:"recoveryCode"`
+	Device       *desktopProof `json:"device"`
 }
 
 func retryAfter(wait time.Duration) string {
@@ -225,7 +227,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.refuseLogin(w, r, u, "", store.ReasonOutsideIPRange, store.Errorf(store.CodeOutsideIPRange, "logins from this network are not allowed"), nil)
 		return
 	}
-	s.startSession(w, r, u, http.StatusOK)
+	s.startSession(w, r, u, http.StatusOK, in)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

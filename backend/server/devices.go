@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,23 +42,72 @@ func (s *Server) browserDevice(w http.ResponseWriter, r *http.Request) (string, 
 	return id, nil
 }
 
-// admitBrowser is the device step of a login: it answers with the refusal and returns false when the browser is
-// not trusted for u.
-func (s *Server) admitBrowser(w http.ResponseWriter, r *http.Request, u store.User) (string, bool) {
-	deviceID, err := s.browserDevice(w, r)
+// desktopProof is how the desktop app proves its device at login: its answer to a fresh challenge.
+type desktopProof struct {
+	ID        string `json:"id"`
+	Challenge string `json:"challenge"`
+	Signature string `json:"signature"` // base64 Ed25519 signature of store.LoginMessage
+	TokenHash string `json:"tokenHash"` // hex SHA-256 of the hardware token
+	Name      string `json:"name"`
+	Platform  string `json:"platform"`
+	OSUser    string `json:"osUser"`
+}
+
+// loginDevice identifies the device of a login: a desktop by its proof, a browser by its credential cookie.
+func (s *Server) loginDevice(w http.ResponseWriter, r *http.Request, username string, proof *desktopProof) (string, store.DeviceInfo, error) {
+	info := store.DeviceInfo{LastIP: s.clientIP(r)}
+	if proof == nil {
+		info.Platform = platformOf(r.UserAgent())
+		id, err := s.browserDevice(w, r)
+		return id, info, err
+	}
+	sig, err1 := base64.StdEncoding.DecodeString(proof.Signature)
+	token, err2 := hex.DecodeString(proof.TokenHash)
+	if err1 != nil || err2 != nil {
+		return "", info, store.Errorf(store.CodeDeviceProofInvalid, "device proof refused")
+	}
+	if err := s.db.VerifyDesktopProof(r.Context(), proof.ID, proof.Challenge, sig, token, username); err != nil {
+		return "", info, err
+	}
+	info.Name, info.Platform, info.OSUser = proof.Name, proof.Platform, proof.OSUser
+	return proof.ID, info, nil
+}
+
+// admitDevice is the device step of a login: it answers with the refusal and returns false when the device is
+// not trusted for u. An admin's recovery code trusts an unknown device once.
+func (s *Server) admitDevice(w http.ResponseWriter, r *http.Request, u store.User, username string, proof *desktopProof, recoveryCode string) (string, bool) {
+	deviceID, info, err := s.loginDevice(w, r, username, proof)
+	if err != nil {
+		if store.ErrorCode(err) == store.CodeDeviceProofInvalid {
+			s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, UserID: u.ID, Action: "login", Outcome: store.OutcomeRefused, Reason: "device_proof_invalid"})
+		}
+		schoolapi.WriteError(w, r, err)
+		return "", false
+	}
+	out, err := s.db.AdmitDevice(r.Context(), u, deviceID, info)
 	if err != nil {
 		schoolapi.WriteError(w, r, err)
 		return "", false
 	}
-	out, err := s.db.AdmitDevice(r.Context(), u, deviceID, store.DeviceInfo{Platform: platformOf(r.UserAgent()), LastIP: s.clientIP(r)})
-	if err != nil {
-		schoolapi.WriteError(w, r, err)
-		return "", false
+	recovered := false
+	if out.Reason == store.ReasonDevicePending && recoveryCode != "" {
+		if recovered, err = s.db.RecoverDevice(r.Context(), u, deviceID, recoveryCode); err != nil {
+			schoolapi.WriteError(w, r, err)
+			return "", false
+		}
+		if recovered {
+			out.Reason = ""
+		} else {
+			s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, UserID: u.ID, DeviceID: deviceID, Action: "login", Outcome: store.OutcomeRefused, Reason: "wrong_recovery_code"})
+		}
 	}
 	switch out.Reason {
 	case "":
 		reason := "trusted_device"
-		if out.Learned {
+		switch {
+		case recovered:
+			reason = "recovery_code"
+		case out.Learned:
 			reason = "learning_mode"
 		}
 		s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, DeviceID: deviceID, Action: "login", Outcome: store.OutcomeAllowed, Reason: reason})
@@ -257,5 +308,103 @@ func (s *Server) unlockUser(w http.ResponseWriter, r *http.Request, a store.Acto
 	}
 	s.audit(r, store.AuditEntry{UserID: r.PathValue("id"), Action: "user_unlocked", Outcome: store.OutcomeDone})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type registerInput struct {
+	PublicKey string `json:"publicKey"`
+	TokenHash string `json:"tokenHash"`
+}
+
+type registerBody struct {
+	DeviceID string `json:"deviceId"`
+}
+
+// registerDesktop records a desktop app's key pair and hardware token hash; registrations are rate-limited per
+// address.
+func (s *Server) registerDesktop(w http.ResponseWriter, r *http.Request) {
+	var in registerInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if ok, wait := s.registrations.allow(s.clientIP(r)); !ok {
+		tooManyAttempts(w, r, wait)
+		return
+	}
+	pub, err1 := base64.StdEncoding.DecodeString(in.PublicKey)
+	token, err2 := hex.DecodeString(in.TokenHash)
+	f := store.FieldErrors{}
+	if err1 != nil {
+		f.Add("publicKey", store.FieldInvalid)
+	}
+	if err2 != nil {
+		f.Add("tokenHash", store.FieldInvalid)
+	}
+	if err := f.Err("device"); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	id, err := s.db.RegisterDesktopDevice(r.Context(), pub, token)
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	schoolapi.WriteJSON(w, http.StatusCreated, registerBody{DeviceID: id})
+}
+
+type challengeInput struct {
+	DeviceID string `json:"deviceId"`
+}
+
+type challengeBody struct {
+	Challenge string    `json:"challenge"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func (s *Server) desktopChallenge(w http.ResponseWriter, r *http.Request) {
+	var in challengeInput
+	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	if ok, wait := s.limiter.allow(s.clientIP(r)); !ok {
+		tooManyAttempts(w, r, wait)
+		return
+	}
+	c, exp, err := s.db.NewChallenge(r.Context(), in.DeviceID)
+	if err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	schoolapi.WriteJSON(w, http.StatusOK, challengeBody{Challenge: c, ExpiresAt: exp})
+}
+
+type recoveryStatus struct {
+	Remaining int       `json:"remaining"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+}
+
+type recoveryCodesBody struct {
+	Codes     []string  `json:"codes"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (s *Server) recoveryCodes(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	n, created, err := s.db.RecoveryCodesLeft(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteJSON(w, http.StatusOK, recoveryStatus{Remaining: n, CreatedAt: created})
+	return nil
+}
+
+func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	codes, err := s.db.NewRecoveryCodes(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	s.audit(r, store.AuditEntry{UserID: a.UserID, Action: "recovery_codes_created", Outcome: store.OutcomeDone})
+	schoolapi.WriteJSON(w, http.StatusCreated, recoveryCodesBody{Codes: codes, CreatedAt: s.db.Now().UTC()})
 	return nil
 }

@@ -52,6 +52,7 @@ var statusOf = map[store.Code]int{
 	store.CodeDevicePending:      http.StatusForbidden,
 	store.CodeDeviceBlocked:      http.StatusForbidden,
 	store.CodeOutsideIPRange:     http.StatusForbidden,
+	store.CodeDeviceProofInvalid: http.StatusUnauthorized,
 	store.CodeInternal:           http.StatusInternalServerError,
 	CodeInvalidJSON:              http.StatusBadRequest,
 	CodeUnknownField:             http.StatusBadRequest,
