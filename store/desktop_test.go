@@ -22,7 +22,9 @@ func TestDesktopProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(challenge, username string) []byte { return ed25519.Sign(priv, store.LoginMessage(challenge, username)) }
+	sign := func(challenge, username string) []byte {
+		return ed25519.Sign(priv, store.LoginMessage(challenge, username))
+	}
 
 	challenge, _, err := db.NewChallenge(ctx, id)
 	if err != nil {

@@ -139,4 +139,3 @@ func TestRecoveryCodeLogin(t *testing.T) {
 		}
 	}
 }
-
