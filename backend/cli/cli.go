@@ -316,6 +316,10 @@ func recoverUser(ctx context.Context, cfg Config, args []string, stdout io.Write
 	if err := db.Unlock(ctx, store.SchoolAdmin(school.ID), u.ID); err != nil {
 		return describe(err)
 	}
+	if err := db.Audit(ctx, store.AuditEntry{SchoolID: school.ID, UserID: u.ID, Action: "recovered_on_server", Outcome: store.OutcomeDone,
+		Reason: "learning mode for one device and one hour"}); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "Learning mode for %s is open for one new device until %s. Log in from that device now.\n",
 		u.Username, until.Local().Format("15:04"))
 	return nil

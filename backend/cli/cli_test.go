@@ -83,6 +83,10 @@ func TestAdminCreateImportRecover(t *testing.T) {
 		if !lm.Active(db.Now()) || lm.DevicesLeft == nil || *lm.DevicesLeft != 1 || lm.Until.Sub(db.Now()) > time.Hour+time.Second {
 			t.Errorf("learning mode after recover = %+v, want one device for an hour", lm)
 		}
+		log, err := db.AuditLog(ctx, store.SchoolAdmin(school.ID), store.AuditFilter{Action: "recovered_on_server"})
+		if err != nil || len(log) != 1 || log[0].UserID != u.ID {
+			t.Errorf("audit log after recover = %+v, %v", log, err)
+		}
 		if code, _ := run(t, dir, "", "recover", "--school", "Andere", "--username", "v.name"); code == 0 {
 			t.Error("recover in a school the user is not in succeeded")
 		}
