@@ -125,6 +125,20 @@ func openStore(ctx context.Context, c Config) (*store.DB, error) {
 	return store.Open(ctx, filepath.Join(c.DataDir, "pult.db"), key)
 }
 
+// openSchool opens the store and finds a school by name; the caller closes the store.
+func openSchool(ctx context.Context, cfg Config, name string) (*store.DB, store.School, error) {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, store.School{}, err
+	}
+	school, err := db.SchoolByName(ctx, name)
+	if err != nil {
+		db.Close()
+		return nil, store.School{}, fmt.Errorf("school %q: %w", name, err)
+	}
+	return db, school, nil
+}
+
 // Main runs the backend with command-line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cfg, err := ConfigFrom(getenv)
@@ -260,15 +274,11 @@ func importStudents(ctx context.Context, cfg Config, args []string, stdout io.Wr
 			return fmt.Errorf("%d bad lines; nothing imported (fix them, or pass --skip-invalid)", list.Invalid)
 		}
 	}
-	db, err := openStore(ctx, cfg)
+	db, school, err := openSchool(ctx, cfg, *schoolName)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	school, err := db.SchoolByName(ctx, *schoolName)
-	if err != nil {
-		return fmt.Errorf("school %q: %w", *schoolName, err)
-	}
 	a := store.SchoolAdmin(school.ID)
 	courseID := ""
 	if *courseName != "" {
@@ -296,15 +306,11 @@ func recoverUser(ctx context.Context, cfg Config, args []string, stdout io.Write
 	if err := fs.Parse(args); err != nil || *schoolName == "" || *username == "" {
 		return usageErr("recover needs --school and --username")
 	}
-	db, err := openStore(ctx, cfg)
+	db, school, err := openSchool(ctx, cfg, *schoolName)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	school, err := db.SchoolByName(ctx, *schoolName)
-	if err != nil {
-		return fmt.Errorf("school %q: %w", *schoolName, err)
-	}
 	u, err := db.UserByUsername(ctx, *username)
 	if err != nil || u.SchoolID != school.ID {
 		return fmt.Errorf("no user %q in school %q", *username, *schoolName)

@@ -48,12 +48,17 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	return f, bad.Err("filter")
 }
 
-func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+// auditEntries reads the audit log the request's filter selects.
+func (s *Server) auditEntries(r *http.Request, a store.Actor) ([]store.AuditEntry, error) {
 	f, err := auditFilter(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	list, err := s.db.AuditLog(r.Context(), a, f)
+	return s.db.AuditLog(r.Context(), a, f)
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	list, err := s.auditEntries(r, a)
 	if err != nil {
 		return err
 	}
@@ -65,11 +70,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a store.Actor)
 // separator with ?sep=semicolon, as German Excel expects. Cells that a spreadsheet would run as a formula are
 // defused.
 func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	f, err := auditFilter(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.db.AuditLog(r.Context(), a, f)
+	list, err := s.auditEntries(r, a)
 	if err != nil {
 		return err
 	}
