@@ -54,6 +54,10 @@ var routeMatrix = []matrixRow{
 		everyone(setupDone), false},
 	{"POST /api/v1/session", "/api/v1/session", `{"username":"t.one","password":"` + password + `"}`, everyone(ok), false},
 	{"DELETE /api/v1/session", "/api/v1/session", "", everyone(noContent), false},
+	{"POST /api/v1/devices/desktop", "/api/v1/devices/desktop", `{"publicKey":"` + desktopKey + `","tokenHash":"` + desktopToken + `"}`, everyone(created), false},
+	{"POST /api/v1/devices/desktop/challenge", "/api/v1/devices/desktop/challenge", `{"deviceId":"$desktop"}`, everyone(ok), false},
+	{"GET /api/v1/recovery-codes", "/api/v1/recovery-codes", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
+	{"POST /api/v1/recovery-codes", "/api/v1/recovery-codes", "", roles{unauth, created, forbidden, forbidden, created}, false},
 	{"POST /api/v1/me/password", "/api/v1/me/password", `{"currentPassword":"` + password + `","newPassword":"a brand new password"}`, loggedIn(noContent), false},
 
 	{"GET /api/v1/users", "/api/v1/users", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
@@ -121,26 +125,28 @@ var routeMatrix = []matrixRow{
 
 // asker is one role of the matrix: its browser in a harness, and what it must never see.
 type asker struct {
-	name   string
-	want   func(roles) outcome
-	client func(*harness) *client
+	name     string
+	loggedIn bool
+	want     func(roles) outcome
+	client   func(*harness) *client
 	// secret are ids this role may not learn: a 2xx answer to a GET must not contain them.
 	secret []string
 }
 
 var askers = []asker{
-	{"anonymous", func(r roles) outcome { return r.anon }, func(h *harness) *client { return h.anon }, nil},
-	{"admin of school B", func(r roles) outcome { return r.foreign }, func(h *harness) *client { return h.adminB },
+	{"anonymous", false, func(r roles) outcome { return r.anon }, func(h *harness) *client { return h.anon }, nil},
+	{"admin of school B", true, func(r roles) outcome { return r.foreign }, func(h *harness) *client { return h.adminB },
 		[]string{"$adminA", "$t1", "$t2", "$course1", "$course2", "$lesson1", "$s1", "$s2", "$s3", "$s4", "$device1"}},
-	{"other teacher", func(r roles) outcome { return r.other }, func(h *harness) *client { return h.t2 },
+	{"other teacher", true, func(r roles) outcome { return r.other }, func(h *harness) *client { return h.t2 },
 		[]string{"$t1", "$course1", "$lesson1", "$s1", "$s2", "$device1"}},
-	{"teacher of the course", func(r roles) outcome { return r.teacher }, func(h *harness) *client { return h.t1 }, nil},
-	{"admin", func(r roles) outcome { return r.admin }, func(h *harness) *client { return h.adminA }, nil},
+	{"teacher of the course", true, func(r roles) outcome { return r.teacher }, func(h *harness) *client { return h.t1 }, nil},
+	{"admin", true, func(r roles) outcome { return r.admin }, func(h *harness) *client { return h.adminA }, nil},
 }
 
 // TestRouteMatrix asks every route as every role. Refusals must have the right status and code and change
-// nothing in the store's file; GETs never change anything and never show another teacher's or school's ids; a
-// role whose request changed the store hands a fresh harness to the next role.
+// nothing in the store's file; GETs never change anything and never show another teacher's or school's ids;
+// every answer is as the OpenAPI document says. A role whose request changed the store hands a fresh harness
+// to the next role.
 func TestRouteMatrix(t *testing.T) {
 	rows := map[string]bool{}
 	for _, r := range routeMatrix {
@@ -161,7 +167,6 @@ func TestRouteMatrix(t *testing.T) {
 		}
 	}
 	for _, row := range routeMatrix {
-		method := strings.Fields(row.pattern)[0]
 		t.Run(row.pattern, func(t *testing.T) {
 			t.Parallel()
 			var h *harness
@@ -169,35 +174,288 @@ func TestRouteMatrix(t *testing.T) {
 				if h == nil {
 					h = MustHarness(t)
 				}
-				want := who.want(row.want)
-				var body any
-				if row.body != "" {
-					body = h.fill(row.body)
-				}
-				before := h.fingerprint(t)
-				status, code, raw := do(t, who.client(h), method, h.fill(row.path), body)
-				changed := h.fingerprint(t) != before
-				if status != want.status || code != want.code {
-					t.Errorf("%s: got %d %q, want %d %q: %s", who.name, status, code, want.status, want.code, raw)
-				}
-				success := status >= 200 && status < 300
-				switch {
-				case changed && (!success || method == http.MethodGet):
-					t.Errorf("%s: %d answer changed the store", who.name, status)
-				case success && !changed && method != http.MethodGet && !row.pure && who.name != "anonymous":
-					t.Errorf("%s: %d answer but nothing changed in the store", who.name, status)
-				}
-				if success && method == http.MethodGet {
-					for _, id := range who.secret {
-						if bytes.Contains(raw, []byte(h.ids[id])) {
-							t.Errorf("%s: answer shows %s: %s", who.name, id, raw)
-						}
+				t.Run(who.name, func(t *testing.T) {
+					if ask(t, h, row, who) {
+						h = nil
 					}
-				}
-				if changed {
-					h = nil
-				}
+				})
 			}
 		})
+	}
+}
+
+// ask sends a row's request as one role, checks the answer, and reports whether the store changed.
+func ask(t *testing.T, h *harness, row matrixRow, who asker) (changed bool) {
+	method := strings.Fields(row.pattern)[0]
+	want := who.want(row.want)
+	var body any
+	if row.body != "" {
+		body = h.fill(row.body)
+	}
+	before := h.fingerprint(t)
+	c := who.client(h)
+	res, code, raw := c.send(t, c.newRequest(t, method, h.fill(row.path), body))
+	changed = h.fingerprint(t) != before
+	if res.StatusCode != want.status || code != want.code {
+		t.Errorf("got %d %q, want %d %q: %.300s", res.StatusCode, code, want.status, want.code, raw)
+	}
+	success := res.StatusCode >= 200 && res.StatusCode < 300
+	switch {
+	case changed && (!success || method == http.MethodGet):
+		t.Errorf("the %d answer to %s changed the store", res.StatusCode, method)
+	case success && !changed && method != http.MethodGet && !row.pure && who.loggedIn:
+		t.Errorf("%d answer, but nothing changed in the store", res.StatusCode)
+	}
+	if success && method == http.MethodGet {
+		for _, id := range who.secret {
+			if bytes.Contains(raw, []byte(h.ids[id])) {
+				t.Errorf("the answer shows %s: %.300s", id, raw)
+			}
+		}
+	}
+	return changed
+}
+
+// bodyRoute is a route that reads a JSON body, who may send it, a string field of its body, a field with a
+// value of the wrong type, and its body limit.
+type bodyRoute struct {
+	pattern    string
+	client     func(*harness) *client
+	path       string
+	text       string
+	wrong      string
+	wrongValue string
+	limit      int
+}
+
+const (
+	defaultLimit = 64 << 10
+	importLimit  = 4 << 20
+)
+
+func anonOf(h *harness) *client   { return h.anon }
+func t1Of(h *harness) *client     { return h.t1 }
+func adminAOf(h *harness) *client { return h.adminA }
+
+var bodyRoutes = []bodyRoute{
+	{"POST /api/v1/setup", anonOf, "/api/v1/setup", "schoolName", "password", `12345678901`, defaultLimit},
+	{"POST /api/v1/session", anonOf, "/api/v1/session", "username", "device", `"a desktop"`, defaultLimit},
+	{"POST /api/v1/devices/desktop", anonOf, "/api/v1/devices/desktop", "publicKey", "tokenHash", `1`, defaultLimit},
+	{"POST /api/v1/devices/desktop/challenge", anonOf, "/api/v1/devices/desktop/challenge", "deviceId", "deviceId", `1`, defaultLimit},
+	{"POST /api/v1/me/password", t1Of, "/api/v1/me/password", "newPassword", "currentPassword", `1`, defaultLimit},
+	{"POST /api/v1/users", adminAOf, "/api/v1/users", "displayName", "role", `1`, defaultLimit},
+	{"PATCH /api/v1/users/{id}", adminAOf, "/api/v1/users/$t1", "displayName", "active", `"yes"`, defaultLimit},
+	{"POST /api/v1/users/{id}/password", adminAOf, "/api/v1/users/$t1/password", "password", "password", `["a"]`, defaultLimit},
+	{"POST /api/v1/users/{id}/devices/approve", adminAOf, "/api/v1/users/$t1/devices/approve", "code", "code", `123456789`, defaultLimit},
+	{"PATCH /api/v1/users/{id}/devices/{deviceId}", adminAOf, "/api/v1/users/$t1/devices/$device1", "name", "state", `1`, defaultLimit},
+	{"PUT /api/v1/users/{id}/ip-ranges", adminAOf, "/api/v1/users/$t1/ip-ranges", "ranges", "ranges", `"10.0.0.0/8"`, defaultLimit},
+	{"PUT /api/v1/ip-ranges", adminAOf, "/api/v1/ip-ranges", "ranges", "ranges", `{"a":1}`, defaultLimit},
+	{"POST /api/v1/learning-mode", adminAOf, "/api/v1/learning-mode", "until", "devices", `"two"`, defaultLimit},
+	{"PATCH /api/v1/me/devices/{deviceId}", t1Of, "/api/v1/me/devices/$device1", "name", "name", `true`, defaultLimit},
+	{"POST /api/v1/courses", adminAOf, "/api/v1/courses", "name", "teacherId", `1`, defaultLimit},
+	{"PATCH /api/v1/courses/{id}", adminAOf, "/api/v1/courses/$course1", "subject", "name", `[]`, defaultLimit},
+	{"POST /api/v1/courses/{id}/lessons", t1Of, "/api/v1/courses/$course1/lessons", "topic", "date", `20260309`, defaultLimit},
+	{"PATCH /api/v1/lessons/{id}", t1Of, "/api/v1/lessons/$lesson1", "homework", "startTime", `800`, defaultLimit},
+	{"PUT /api/v1/lessons/{id}/attendance/{studentId}", t1Of, "/api/v1/lessons/$lesson1/attendance/$s1", "comment", "lateMinutes", `"five"`, defaultLimit},
+	{"POST /api/v1/students", adminAOf, "/api/v1/students", "firstName", "birthDate", `2010`, defaultLimit},
+	{"PATCH /api/v1/students/{id}", adminAOf, "/api/v1/students/$s1", "class", "class", `7`, defaultLimit},
+	{"POST /api/v1/students/import/preview", adminAOf, "/api/v1/students/import/preview", "csv", "csv", `1`, importLimit},
+	{"POST /api/v1/students/import", adminAOf, "/api/v1/students/import", "csv", "skipInvalid", `"yes"`, importLimit},
+}
+
+// bodiless are the writes that read no body.
+var bodiless = []string{
+	"PUT /api/v1/courses/{id}/students/{studentId}",
+	"POST /api/v1/lessons/{id}/attendance/all-present",
+	"POST /api/v1/users/{id}/unlock",
+	"POST /api/v1/recovery-codes",
+}
+
+// TestMalformedBodies sends every route that reads a body broken bodies; each is refused with its code and
+// changes nothing.
+func TestMalformedBodies(t *testing.T) {
+	h := MustHarness(t)
+	covered := map[string]bool{}
+	for _, r := range bodyRoutes {
+		covered[r.pattern] = true
+	}
+	for _, p := range h.srv.Patterns() {
+		if m := strings.Fields(p)[0]; m != http.MethodGet && m != http.MethodDelete && !covered[p] && !slices.Contains(bodiless, p) {
+			t.Errorf("write route %q has no malformed-body cases", p)
+		}
+	}
+	type attempt struct {
+		name        string
+		body        string
+		contentType string
+		want        outcome
+		field       string // a field the error must name
+	}
+	for _, r := range bodyRoutes {
+		method := strings.Fields(r.pattern)[0]
+		attempts := []attempt{
+			{"MalformedJSON", `{"` + r.text + `":`, "application/json", outcome{400, "invalid_json"}, ""},
+			{"EmptyBody", ``, "application/json", outcome{400, "invalid_json"}, ""},
+			{"NotAnObject", `["` + r.text + `"]`, "application/json", outcome{400, "invalid_json"}, ""},
+			{"UnknownField", `{"isAdmin":true}`, "application/json", outcome{400, "unknown_field"}, "isAdmin"},
+			{"WrongType", `{"` + r.wrong + `":` + r.wrongValue + `}`, "application/json", invalid, r.wrong},
+			{"TooLarge", `{"` + r.text + `":"` + strings.Repeat("a", r.limit) + `"}`, "application/json", outcome{413, "body_too_large"}, ""},
+			{"NoContentType", `{}`, "", outcome{415, "unsupported_media_type"}, ""},
+			{"TextContentType", `{}`, "text/plain", outcome{415, "unsupported_media_type"}, ""},
+			{"TrailingGarbage", `{} true`, "application/json", outcome{400, "invalid_json"}, ""},
+			{"TwoValues", `{}{}`, "application/json", outcome{400, "invalid_json"}, ""},
+		}
+		for _, a := range attempts {
+			t.Run(r.pattern+"/"+a.name, func(t *testing.T) {
+				c := r.client(h)
+				req := c.newRequest(t, method, h.fill(r.path), a.body)
+				req.Header.Set("Content-Type", a.contentType)
+				before := h.fingerprint(t)
+				res, code, raw := c.send(t, req)
+				if res.StatusCode != a.want.status || code != a.want.code {
+					t.Errorf("got %d %q, want %d %q: %.300s", res.StatusCode, code, a.want.status, a.want.code, raw)
+				}
+				if got := errorOf(raw).Fields; a.field != "" && got[a.field] == "" {
+					t.Errorf("fields = %v, want an entry for %q", got, a.field)
+				}
+				if h.fingerprint(t) != before {
+					t.Error("the refused request changed the store")
+				}
+			})
+		}
+	}
+}
+
+// TestImportBodyLimit shows the class list routes take bodies far over the default limit.
+func TestImportBodyLimit(t *testing.T) {
+	h := MustHarness(t)
+	const rows = 4900
+	csv := "first_name,last_name\n" + strings.Repeat("Annabella-Marie,Albrechtsberger\n", rows)
+	if len(csv) < 2*defaultLimit {
+		t.Fatalf("the list has %d bytes, want over %d", len(csv), 2*defaultLimit)
+	}
+	raw := mustDo(t, h.adminA, "POST", "/api/v1/students/import/preview", map[string]string{"csv": csv}, http.StatusOK)
+	if got := decodeJSON[struct{ Valid int }](t, raw).Valid; got != rows {
+		t.Errorf("preview of a %d KiB list: %d valid rows, want %d", len(csv)>>10, got, rows)
+	}
+}
+
+// TestCrossSiteWrites: a page on another site cannot make a logged-in browser change anything.
+func TestCrossSiteWrites(t *testing.T) {
+	h := MustHarness(t)
+	for _, tc := range []struct {
+		name   string
+		client *client
+		method string
+		path   string
+		body   any
+		header map[string]string
+		want   outcome
+	}{
+		{"CrossSiteCreate", h.adminA, "POST", "/api/v1/courses", map[string]string{"name": "Fremd", "teacherId": h.ids["$t1"]},
+			map[string]string{"Sec-Fetch-Site": "cross-site"}, outcome{403, "cross_origin"}},
+		{"SameSiteCreate", h.adminA, "POST", "/api/v1/courses", map[string]string{"name": "Fremd", "teacherId": h.ids["$t1"]},
+			map[string]string{"Sec-Fetch-Site": "same-site"}, outcome{403, "cross_origin"}},
+		{"ForeignOrigin", h.adminA, "PATCH", "/api/v1/users/" + h.ids["$t1"], map[string]string{"displayName": "Fremd"},
+			map[string]string{"Origin": "https://evil.example"}, outcome{403, "cross_origin"}},
+		{"CrossSiteMark", h.t1, "PUT", h.fill("/api/v1/lessons/$lesson1/attendance/$s1"), map[string]string{"status": "unexcused"},
+			map[string]string{"Sec-Fetch-Site": "cross-site"}, outcome{403, "cross_origin"}},
+		{"CrossSiteDelete", h.adminA, "DELETE", h.fill("/api/v1/students/$s1"), nil,
+			map[string]string{"Sec-Fetch-Site": "cross-site"}, outcome{403, "cross_origin"}},
+		{"CrossSiteLogin", h.anon, "POST", "/api/v1/session", map[string]string{"username": "t.one", "password": password},
+			map[string]string{"Sec-Fetch-Site": "cross-site"}, outcome{403, "cross_origin"}},
+		{"CrossSiteLogout", h.t1, "DELETE", "/api/v1/session", nil,
+			map[string]string{"Sec-Fetch-Site": "cross-site"}, outcome{403, "cross_origin"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.client.newRequest(t, tc.method, tc.path, tc.body)
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			before := h.fingerprint(t)
+			res, code, raw := tc.client.send(t, req)
+			if res.StatusCode != tc.want.status || code != tc.want.code {
+				t.Errorf("got %d %q, want %d %q: %s", res.StatusCode, code, tc.want.status, tc.want.code, raw)
+			}
+			if h.fingerprint(t) != before {
+				t.Error("the cross-site request changed the store")
+			}
+		})
+	}
+	t.Run("SameOriginStillWorks", func(t *testing.T) {
+		req := h.adminA.newRequest(t, "POST", "/api/v1/courses", map[string]string{"name": "Eigen", "teacherId": h.ids["$t1"]})
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Origin", h.url)
+		if res, _, raw := h.adminA.send(t, req); res.StatusCode != http.StatusCreated {
+			t.Errorf("same-origin create: %d %s", res.StatusCode, raw)
+		}
+		mustDo(t, h.t1, "GET", "/api/v1/courses", nil, http.StatusOK) // the refused logout left T1 logged in
+	})
+}
+
+// TestSecurityHeaders checks the headers of the web UI and of API answers.
+func TestSecurityHeaders(t *testing.T) {
+	s := MustServer(t, nil)
+	for _, path := range []string{"/", "/api/v1/env"} {
+		t.Run(path, func(t *testing.T) {
+			res, _, raw := s.client("browser").send(t, s.client("browser").newRequest(t, "GET", path, nil))
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, res.StatusCode, raw)
+			}
+			csp := res.Header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("CSP %q does not forbid framing", csp)
+			}
+			for _, unsafe := range []string{"'unsafe-inline'", "'unsafe-eval'", "*"} {
+				if strings.Contains(csp, unsafe) {
+					t.Errorf("CSP %q allows %s", csp, unsafe)
+				}
+			}
+			if !strings.Contains(csp, "script-src 'self'") && !strings.Contains(csp, "default-src 'self'") {
+				t.Errorf("CSP %q does not limit scripts to the site", csp)
+			}
+			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+			}
+			if path == "/" && string(raw) != indexHTML {
+				t.Errorf("GET / = %q, want the UI's index.html", raw)
+			}
+		})
+	}
+}
+
+// TestPagination walks a list page by page and refuses a bad limit or cursor.
+func TestPagination(t *testing.T) {
+	h := MustHarness(t)
+	all := decodeJSON[page[idOnly]](t, mustDo(t, h.adminA, "GET", "/api/v1/students", nil, http.StatusOK))
+	if len(all.Items) != 4 || all.NextCursor != "" {
+		t.Fatalf("one page of all students: %d items, next %q; want 4 and no next page", len(all.Items), all.NextCursor)
+	}
+	var walked []idOnly
+	path := "/api/v1/students?limit=3"
+	for pages := 0; path != ""; pages++ {
+		if pages > 2 {
+			t.Fatal("the pages do not end")
+		}
+		p := decodeJSON[page[idOnly]](t, mustDo(t, h.adminA, "GET", path, nil, http.StatusOK))
+		walked = append(walked, p.Items...)
+		path = ""
+		if p.NextCursor != "" {
+			path = "/api/v1/students?limit=3&cursor=" + p.NextCursor
+		}
+	}
+	if !slices.Equal(walked, all.Items) {
+		t.Errorf("pages of 3 give %v, want %v", walked, all.Items)
+	}
+	for _, tc := range []struct{ query, field, code string }{
+		{"limit=0", "limit", "out_of_range"},
+		{"limit=1001", "limit", "out_of_range"},
+		{"limit=ten", "limit", "out_of_range"},
+		{"cursor=not-a-cursor", "cursor", "invalid"},
+	} {
+		status, code, raw := do(t, h.adminA, "GET", "/api/v1/students?"+tc.query, nil)
+		if status != http.StatusUnprocessableEntity || code != "validation_failed" || errorOf(raw).Fields[tc.field] != tc.code {
+			t.Errorf("?%s: %d %s, want 422 with %s: %s", tc.query, status, raw, tc.field, tc.code)
+		}
 	}
 }

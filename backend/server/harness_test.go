@@ -33,6 +33,12 @@ const password = "correct horse battery"
 // indexHTML is the web UI the test servers serve.
 const indexHTML = "<!doctype html><title>Pult</title>"
 
+// A desktop app's Ed25519 public key (base64) and the SHA-256 of its hardware token (hex).
+const (
+	desktopKey   = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+	desktopToken = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+)
+
 // cheapHash keeps password hashing fast in tests; TestProductionHashCost holds the real cost to OWASP's minimum.
 var cheapHash = auth.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
@@ -93,6 +99,8 @@ var fingerprintQueries = []string{
 	`SELECT * FROM learning_modes ORDER BY user_id`,
 	`SELECT * FROM login_failures ORDER BY username_mac`,
 	`SELECT * FROM ip_ranges ORDER BY school_id, user_id, cidr`,
+	`SELECT * FROM recovery_codes ORDER BY user_id, code_mac`,
+	`SELECT * FROM device_challenges ORDER BY challenge_hash`,
 }
 
 // fingerprint hashes the rows of the store's file, read from the file itself rather than through the store.
@@ -116,7 +124,7 @@ func (s *testServer) fingerprint(tb testing.TB) string {
 				tb.Fatalf("fingerprint: %s: %v", q, err)
 			}
 			for _, v := range vals {
-				fmt.Fprintf(h, "%T:%q\x00", v, v)
+				fmt.Fprintf(h, "%#v\x00", v)
 			}
 			h.Write([]byte{'\n'})
 		}
@@ -177,7 +185,8 @@ func (c *client) newRequest(tb testing.TB, method, path string, body any) *http.
 	return r
 }
 
-// send sends a request and returns the answer, its body, and the error code of an error body.
+// send sends a request and returns the answer, its body, and the error code of an error body. Every answer of a
+// documented route is held against the OpenAPI document.
 func (c *client) send(tb testing.TB, r *http.Request) (res *http.Response, code string, body []byte) {
 	tb.Helper()
 	res, err := c.http.Do(r)
@@ -187,6 +196,9 @@ func (c *client) send(tb testing.TB, r *http.Request) (res *http.Response, code 
 	defer res.Body.Close()
 	if body, err = io.ReadAll(res.Body); err != nil {
 		tb.Fatalf("%s %s: read body: %v", r.Method, r.URL.Path, err)
+	}
+	if pattern := documentedPattern(mustContract(tb), r.Method, r.URL.Path); pattern != "" {
+		checkContract(tb, pattern, res, body)
 	}
 	return res, errorOf(body).Code, body
 }
@@ -225,8 +237,8 @@ func errorOf(body []byte) apiError {
 	return e.Error
 }
 
-// decode reads a JSON answer into a value of type T.
-func decode[T any](tb testing.TB, raw []byte) T {
+// decodeJSON reads a JSON answer into a value of type T.
+func decodeJSON[T any](tb testing.TB, raw []byte) T {
 	tb.Helper()
 	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -235,8 +247,8 @@ func decode[T any](tb testing.TB, raw []byte) T {
 	return v
 }
 
-// list is a list answer.
-type list[T any] struct {
+// page is one page of a list answer.
+type page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"nextCursor"`
 }
@@ -266,6 +278,7 @@ func (s *testServer) createAdmin(tb testing.TB, school, username string) string 
 // harness is two schools on one server. School A: admin A, teachers T1 and T2, course 1 of T1 with students s1
 // and s2 and lesson 1 (s1 marked present), course 2 of T2 with s3, and s4 in no course. T1 has a trusted
 // device (device1) and a pending one (its security code). School B: admin B, who also teaches course B.
+// A desktop app has registered its device.
 // Browsers: anonymous, T1, T2, admin A and admin B, each logged in.
 type harness struct {
 	*testServer
@@ -285,13 +298,13 @@ func MustHarness(tb testing.TB) *harness {
 	for _, t := range []struct{ key, username, name string }{{"$t1", "t.one", "Tara One"}, {"$t2", "t.two", "Theo Two"}} {
 		raw := mustDo(tb, h.adminA, "POST", "/api/v1/users", map[string]string{"username": t.username, "displayName": t.name,
 			"role": "teacher", "password": password}, http.StatusCreated)
-		h.ids[t.key] = decode[idOnly](tb, raw).ID
+		h.ids[t.key] = decodeJSON[idOnly](tb, raw).ID
 	}
 	h.t1 = h.login(tb, "T1", "t.one")
 	h.t2 = h.login(tb, "T2", "t.two")
 	create := func(c *client, key, path string, body map[string]string) {
 		tb.Helper()
-		h.ids[key] = decode[idOnly](tb, mustDo(tb, c, "POST", path, h.fillAll(body), http.StatusCreated)).ID
+		h.ids[key] = decodeJSON[idOnly](tb, mustDo(tb, c, "POST", path, h.fillAll(body), http.StatusCreated)).ID
 	}
 	create(h.adminA, "$course1", "/api/v1/courses", map[string]string{"name": "Klavier 1", "subject": "Klavier", "teacherId": "$t1"})
 	create(h.adminA, "$course2", "/api/v1/courses", map[string]string{"name": "Geige 2", "subject": "Geige", "teacherId": "$t2"})
@@ -307,7 +320,7 @@ func MustHarness(tb testing.TB) *harness {
 	create(h.t1, "$lesson1", h.fill("/api/v1/courses/$course1/lessons"), map[string]string{"date": "2026-03-02", "startTime": "08:00", "endTime": "08:45", "topic": "Tonleitern"})
 	mustDo(tb, h.t1, "PUT", h.fill("/api/v1/lessons/$lesson1/attendance/$s1"), map[string]any{"status": "present"}, http.StatusOK)
 
-	devices := decode[list[struct {
+	devices := decodeJSON[page[struct {
 		ID      string `json:"id"`
 		Current bool   `json:"current"`
 	}]](tb, mustDo(tb, h.t1, "GET", "/api/v1/me/devices", nil, http.StatusOK))
@@ -327,6 +340,8 @@ func MustHarness(tb testing.TB) *harness {
 		tb.Fatalf("T1 on a new browser without learning mode: %d %s", status, raw)
 	}
 	h.ids["$code"] = errorOf(raw).SecurityCode
+	desktop := mustDo(tb, h.anon, "POST", "/api/v1/devices/desktop", map[string]string{"publicKey": desktopKey, "tokenHash": desktopToken}, http.StatusCreated)
+	h.ids["$desktop"] = decodeJSON[struct{ DeviceID string }](tb, desktop).DeviceID
 	h.ids["$nextWeek"] = time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
 	mustDo(tb, h.adminA, "POST", "/api/v1/learning-mode", h.fillAll(map[string]any{"userIds": []string{"$t1"}, "until": "$nextWeek", "devices": 9}), http.StatusNoContent)
 	return h

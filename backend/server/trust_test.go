@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite"
 	"pult/backend/auth"
 	"pult/backend/server"
 	"pult/store"
@@ -23,11 +25,15 @@ import (
 
 // trustWorld is a running server over a real store with a controllable clock, and one school's admin.
 type trustWorld struct {
-	t     *testing.T
-	db    *store.DB
-	srv   *httptest.Server
-	now   time.Time
-	admin *browser
+	t      *testing.T
+	db     *store.DB
+	dbPath string
+	server *server.Server
+	hasher *auth.Hasher
+	rawDB  *sql.DB
+	srv    *httptest.Server
+	now    time.Time
+	admin  *browser
 }
 
 // browser is one browser profile: its own cookie jar, so its own device credential.
@@ -66,8 +72,14 @@ func (a answer) securityCode() string {
 func newTrustWorld(t *testing.T, configure ...func(*server.Config)) *trustWorld {
 	t.Helper()
 	ctx := context.Background()
-	db := mustStore(t)
-	w := &trustWorld{t: t, db: db, now: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)}
+	key, _ := store.NewKey()
+	path := filepath.Join(t.TempDir(), "pult.db")
+	db, err := store.Open(ctx, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	w := &trustWorld{t: t, db: db, dbPath: path, now: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)}
 	db.SetClock(func() time.Time { return w.now })
 	hasher, err := auth.NewHasher(auth.Params{MemoryKiB: 1024, Time: 1, Threads: 1})
 	if err != nil {
@@ -81,11 +93,33 @@ func newTrustWorld(t *testing.T, configure ...func(*server.Config)) *trustWorld 
 		c(&cfg)
 	}
 	srv := server.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	w.server, w.hasher = srv, hasher
 	w.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(w.srv.Close)
 	w.admin = w.browser()
 	w.admin.mustLogin("admin", "admin-password")
 	return w
+}
+
+// raw opens the store's file directly, to see what a request did to it.
+func (w *trustWorld) raw() *sql.DB {
+	if w.rawDB == nil {
+		raw, err := sql.Open("sqlite", w.dbPath+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.t.Cleanup(func() { raw.Close() })
+		w.rawDB = raw
+	}
+	return w.rawDB
+}
+
+func (w *trustWorld) patterns() []string { return w.server.Patterns() }
+
+// createAdminIn adds a school with an admin whose password is "admin-password".
+func createAdminIn(w *trustWorld, school, username string) error {
+	_, err := server.CreateAdmin(context.Background(), w.db, w.hasher, school, store.NewUser{Username: username, DisplayName: username}, "admin-password")
+	return err
 }
 
 func (w *trustWorld) browser() *browser {
