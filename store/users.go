@@ -299,17 +299,38 @@ func (db *DB) Users(ctx context.Context, a Actor) ([]User, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts := map[string]int{}
-	rows, err := db.read.QueryContext(ctx, `SELECT user_id, COUNT(*) FROM user_devices WHERE school_id = ? AND state = ? GROUP BY user_id`, a.SchoolID, DeviceTrusted)
+	return users, db.describeAccounts(ctx, a.SchoolID, users)
+}
+
+// Account returns one account of the admin's school as the user list shows it.
+func (db *DB) Account(ctx context.Context, a Actor, id string) (User, error) {
+	if err := a.RequireAdmin(); err != nil {
+		return User{}, err
+	}
+	u, err := db.schoolUser(ctx, db.read, a.SchoolID, id)
 	if err != nil {
-		return nil, fmt.Errorf("count devices: %w", err)
+		return User{}, err
+	}
+	list := []User{u}
+	if err := db.describeAccounts(ctx, a.SchoolID, list); err != nil {
+		return User{}, err
+	}
+	return list[0], nil
+}
+
+// describeAccounts adds what the admin's user list shows beside an account: trusted devices and learning mode.
+func (db *DB) describeAccounts(ctx context.Context, schoolID string, users []User) error {
+	counts := map[string]int{}
+	rows, err := db.read.QueryContext(ctx, `SELECT user_id, COUNT(*) FROM user_devices WHERE school_id = ? AND state = ? GROUP BY user_id`, schoolID, DeviceTrusted)
+	if err != nil {
+		return fmt.Errorf("count devices: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		var n int
 		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("count devices: %w", err)
+			return fmt.Errorf("count devices: %w", err)
 		}
 		counts[id] = n
 	}
@@ -318,13 +339,13 @@ func (db *DB) Users(ctx context.Context, a Actor) ([]User, error) {
 		users[i].TrustedDevices = counts[users[i].ID]
 		lm, err := db.learningMode(ctx, db.read, users[i].ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if lm.Active(now) {
 			users[i].LearningMode = &lm
 		}
 	}
-	return users, nil
+	return rows.Err()
 }
 
 func (db *DB) schoolUsers(ctx context.Context, q querier, schoolID string) ([]User, error) {

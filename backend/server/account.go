@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/subtle"
 	"errors"
 	"math"
 	"net/http"
@@ -100,31 +101,36 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
-	has, err := s.db.HasUsers(r.Context())
+	u, err := s.setupOnce(r, in)
 	if err != nil {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
+	s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, Action: "setup", Outcome: store.OutcomeDone})
+	s.startSession(w, r, u, http.StatusCreated, loginInput{Username: in.Username})
+}
+
+// setupOnce creates the first admin if the token is right and nobody did yet. The whole check-and-create holds
+// the setup lock, so the link opened in several browsers at once still makes one school and one admin.
+func (s *Server) setupOnce(r *http.Request, in setupInput) (store.User, error) {
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	has, err := s.db.HasUsers(r.Context())
+	if err != nil {
+		return store.User{}, err
+	}
 	if has {
-		schoolapi.WriteError(w, r, store.Errorf(store.CodeSetupDone, "setup is done; log in"))
-		return
+		return store.User{}, store.Errorf(store.CodeSetupDone, "setup is done; log in")
 	}
-	if !s.checkSetupToken(in.Token) {
-		schoolapi.WriteError(w, r, store.Errorf(store.CodeSetupTokenInvalid, "the setup link is not valid"))
-		return
-	}
-	if code := auth.CheckPolicy(in.Password); code != "" {
-		schoolapi.WriteError(w, r, &store.Error{Code: store.CodeInvalid, Message: "password not acceptable", Fields: map[string]string{"password": code}})
-		return
+	if s.setupHash == nil || subtle.ConstantTimeCompare(s.setupHash, auth.HashToken(in.Token)) != 1 {
+		return store.User{}, store.Errorf(store.CodeSetupTokenInvalid, "the setup link is not valid")
 	}
 	u, err := CreateAdmin(r.Context(), s.db, s.cfg.Hasher, in.SchoolName, store.NewUser{Username: in.Username, DisplayName: in.DisplayName}, in.Password)
 	if err != nil {
-		schoolapi.WriteError(w, r, err)
-		return
+		return store.User{}, err
 	}
-	s.endSetup()
-	s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, Action: "setup", Outcome: store.OutcomeDone})
-	s.startSession(w, r, u, http.StatusCreated, loginInput{Username: in.Username})
+	s.setupHash = nil
+	return u, nil
 }
 
 type loginInput struct {
@@ -224,7 +230,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !allowed {
-		s.refuseLogin(w, r, u, "", store.ReasonOutsideIPRange, store.Errorf(store.CodeOutsideIPRange, "logins from this network are not allowed"), nil)
+		// Outside the allowed networks a refusal must not confirm the password: the answer is that of a wrong
+		// password, and the real reason goes to the admin's status column and the audit log.
+		s.refuseLogin(w, r, u, "", store.ReasonOutsideIPRange, store.Errorf(store.CodeInvalidCredentials, "wrong username or password"), nil)
 		return
 	}
 	s.startSession(w, r, u, http.StatusOK, in)
@@ -253,8 +261,20 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request, a sto
 		return err
 	}
 	sess, _ := sessionFrom(r.Context())
+	// Guessing the current password from an open session counts like failed logins and meets the same lock.
+	until, err := s.db.LoginLockedUntil(r.Context(), sess.user.Username)
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		w.Header().Set("Retry-After", retryAfter(time.Until(until)))
+		return store.Errorf(store.CodeTooManyAttempts, "too many attempts; try again later")
+	}
 	if err := s.cfg.Hasher.Verify(r.Context(), sess.user.PasswordHash, in.CurrentPassword); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
+			if _, err := s.db.RecordLoginFailure(r.Context(), sess.user.Username, failureWindow, maxFailures, lockDuration); err != nil {
+				return err
+			}
 			return &store.Error{Code: store.CodeInvalid, Message: "current password is wrong", Fields: map[string]string{"currentPassword": store.FieldInvalid}}
 		}
 		return err

@@ -166,14 +166,12 @@ func TestOwnPasswordChange(t *testing.T) {
 	h := MustHarness(t)
 	elsewhere := h.login(t, "T1 elsewhere", "t.one")
 	const changed = "my own new password"
-	before := h.fingerprint(t)
 	status, code, raw := do(t, h.t1, "POST", "/api/v1/me/password", map[string]string{"currentPassword": "a wrong guess", "newPassword": changed})
 	if status != http.StatusUnprocessableEntity || code != "validation_failed" || errorOf(raw).Fields["currentPassword"] != "invalid" {
 		t.Errorf("wrong current password: %d %s, want 422 on currentPassword", status, raw)
 	}
-	if h.fingerprint(t) != before {
-		t.Error("the refused change changed the store")
-	}
+	// The wrong guess counts towards the login lock (TestOwnPasswordGuessesLock); the password stays: the old
+	// one still changes it below.
 	mustDo(t, h.t1, "POST", "/api/v1/me/password", map[string]string{"currentPassword": password, "newPassword": changed}, http.StatusNoContent)
 	mustDo(t, h.t1, "GET", "/api/v1/courses", nil, http.StatusOK)
 	if status, _, _ := do(t, elsewhere, "GET", "/api/v1/courses", nil); status != http.StatusUnauthorized {

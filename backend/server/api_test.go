@@ -73,7 +73,7 @@ var routeMatrix = []matrixRow{
 	{"PATCH /api/v1/users/{id}/devices/{deviceId}", "/api/v1/users/$t1/devices/$device1", `{"name":"Laptop"}`,
 		roles{unauth, notFound, forbidden, ok, ok}, false},
 	{"DELETE /api/v1/users/{id}/devices/{deviceId}", "/api/v1/users/$t1/devices/$device1", "", roles{unauth, notFound, forbidden, noContent, noContent}, false},
-	{"DELETE /api/v1/users/{id}/learning-mode", "/api/v1/users/$t1/learning-mode", "", roles{unauth, notFound, forbidden, noContent, noContent}, false},
+	{"DELETE /api/v1/users/{id}/learning-mode", "/api/v1/users/$t1/learning-mode", "", roles{unauth, notFound, forbidden, forbidden, noContent}, false},
 	{"GET /api/v1/users/{id}/ip-ranges", "/api/v1/users/$t1/ip-ranges", "", roles{unauth, notFound, forbidden, forbidden, ok}, true},
 	{"PUT /api/v1/users/{id}/ip-ranges", "/api/v1/users/$t1/ip-ranges", `{"ranges":["127.0.0.1"]}`, roles{unauth, notFound, forbidden, forbidden, ok}, false},
 	{"GET /api/v1/devices", "/api/v1/devices", "", roles{unauth, ok, forbidden, forbidden, ok}, true},

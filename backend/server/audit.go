@@ -50,6 +50,9 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 
 // auditEntries reads the audit log the request's filter selects.
 func (s *Server) auditEntries(r *http.Request, a store.Actor) ([]store.AuditEntry, error) {
+	if err := a.RequireAdmin(); err != nil {
+		return nil, err
+	}
 	f, err := auditFilter(r)
 	if err != nil {
 		return nil, err

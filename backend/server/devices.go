@@ -171,6 +171,11 @@ func learningBody(lm store.LearningMode, now time.Time) learningModeBody {
 }
 
 func (s *Server) endLearningMode(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	if r.PathValue("id") != "" {
+		if err := a.RequireAdmin(); err != nil {
+			return err
+		}
+	}
 	owner := deviceOwner(r, a)
 	if err := s.db.EndLearningMode(r.Context(), a, owner); err != nil {
 		return err

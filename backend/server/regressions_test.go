@@ -1,7 +1,4 @@
-//go:build regressions
-
-// Tests of bugs found and reported but not fixed yet; they fail until the fix lands. Run them with
-// `go test -tags regressions ./backend/server/`, and drop the build line with the fix.
+// Tests of bugs that were found and fixed, so they stay fixed.
 package server_test
 
 import (
@@ -70,4 +67,16 @@ func TestAccountAnswersAreComplete(t *testing.T) {
 	same("PATCH /api/v1/users/{id}", mustDo(t, h.adminA, "PATCH", h.fill("/api/v1/users/$t1"), map[string]string{"displayName": "Tara Renamed"}, http.StatusOK))
 	same("POST /api/v1/users", mustDo(t, h.adminA, "POST", "/api/v1/users",
 		map[string]string{"username": "n.new", "displayName": "Nina New", "role": "teacher", "password": password}, http.StatusCreated))
+}
+
+// TestOwnPasswordGuessesLock: guessing the current password from an open session meets the login lock.
+func TestOwnPasswordGuessesLock(t *testing.T) {
+	w := newTrustWorld(t)
+	for i := 0; i < 5; i++ {
+		w.admin.do("POST", "/api/v1/me/password", map[string]string{"currentPassword": "guess-" + fmt.Sprint(i), "newPassword": "a new long password"})
+	}
+	a := w.admin.do("POST", "/api/v1/me/password", map[string]string{"currentPassword": "admin-password", "newPassword": "a new long password"})
+	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" {
+		t.Errorf("after 5 wrong guesses, the right password: %d %s", a.status, a.body)
+	}
 }

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -151,17 +150,4 @@ func (s *Server) ui() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
-}
-
-// takeSetupToken checks the one-time setup token and uses it up.
-func (s *Server) checkSetupToken(token string) bool {
-	s.setupMu.Lock()
-	defer s.setupMu.Unlock()
-	return s.setupHash != nil && subtle.ConstantTimeCompare(s.setupHash, auth.HashToken(token)) == 1
-}
-
-func (s *Server) endSetup() {
-	s.setupMu.Lock()
-	s.setupHash = nil
-	s.setupMu.Unlock()
 }

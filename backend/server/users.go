@@ -68,8 +68,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a store.Acto
 		return err
 	}
 	s.audit(r, store.AuditEntry{UserID: u.ID, Action: "user_created", Outcome: store.OutcomeDone, Reason: string(u.Role)})
-	schoolapi.WriteJSON(w, http.StatusCreated, u)
-	return nil
+	return s.writeAccount(w, r, a, u.ID, http.StatusCreated)
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a store.Actor) error {
@@ -85,7 +84,16 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a store.Acto
 		return err
 	}
 	s.audit(r, store.AuditEntry{UserID: u.ID, Action: "user_changed", Outcome: store.OutcomeDone, Reason: fmt.Sprintf("role %s, active %t", u.Role, u.Active)})
-	schoolapi.WriteJSON(w, http.StatusOK, u)
+	return s.writeAccount(w, r, a, u.ID, http.StatusOK)
+}
+
+// writeAccount answers with an account as the user list shows it.
+func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, a store.Actor, id string, status int) error {
+	acc, err := s.db.Account(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteJSON(w, status, acc)
 	return nil
 }
 
