@@ -189,7 +189,9 @@ func (w *trustWorld) createTeacher(username string) string {
 // userID finds a user's id in the admin's list.
 func (w *trustWorld) userID(username string) string {
 	w.t.Helper()
-	var list struct{ Items []struct{ ID, Username string } }
+	var list struct {
+		Items []struct{ ID, Username string }
+	}
 	json.Unmarshal(w.admin.do("GET", "/api/v1/users", nil).body, &list)
 	for _, u := range list.Items {
 		if u.Username == username {
