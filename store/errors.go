@@ -18,6 +18,7 @@ const (
 	CodeConflict           Code = "conflict"
 	CodeUsernameTaken      Code = "username_taken"
 	CodeLastAdmin          Code = "last_admin"
+	CodeWouldLockOut       Code = "would_lock_out"
 	CodeSetupDone          Code = "setup_done"
 	CodeSetupTokenInvalid  Code = "setup_token_invalid"
 	CodeImportInvalidRows  Code = "import_invalid_rows"

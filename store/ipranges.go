@@ -107,29 +107,49 @@ func (db *DB) SetIPRanges(ctx context.Context, a Actor, userID string, ranges []
 // AllowedFrom reports whether u may log in from addr: when the school or the user has ranges, addr must be in
 // one of them (in the school's and, if the user has their own, in the user's).
 func (db *DB) AllowedFrom(ctx context.Context, u User, addr string) (bool, error) {
+	return db.AllowedFromWith(ctx, u, addr, "", nil)
+}
+
+// AllowedFromWith is AllowedFrom as it would be if the ranges of owner ("" for the school) were replaced by
+// ranges: an admin about to shut themself out is warned first.
+func (db *DB) AllowedFromWith(ctx context.Context, u User, addr, owner string, ranges []string) (bool, error) {
+	if ranges != nil {
+		if _, err := parseRanges(ranges); err != nil {
+			return false, err
+		}
+	}
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
 		return false, nil
 	}
 	ip = ip.Unmap()
-	for _, owner := range []string{"", u.ID} {
-		ranges, err := db.ranges(ctx, db.read, u.SchoolID, owner)
-		if err != nil {
-			return false, err
-		}
-		if len(ranges) == 0 {
-			continue
-		}
-		in := false
-		for _, r := range ranges {
-			if p, err := netip.ParsePrefix(r); err == nil && p.Contains(ip) {
-				in = true
-				break
+	for _, o := range []string{"", u.ID} {
+		list := ranges
+		if ranges == nil || o != owner {
+			if list, err = db.ranges(ctx, db.read, u.SchoolID, o); err != nil {
+				return false, err
 			}
 		}
-		if !in {
+		if !containsAddr(list, ip) {
 			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// containsAddr reports whether ip is in one of ranges; no ranges allow every address.
+func containsAddr(ranges []string, ip netip.Addr) bool {
+	if len(ranges) == 0 {
+		return true
+	}
+	prefixes, err := parseRanges(ranges)
+	if err != nil {
+		return false
+	}
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

@@ -114,6 +114,12 @@ type rangesBody struct {
 	Ranges []string `json:"ranges"`
 }
 
+type rangesInput struct {
+	Ranges []string `json:"ranges"`
+	// Confirm sets ranges that shut out the admin who sets them.
+	Confirm bool `json:"confirm"`
+}
+
 // ipRanges answers the school's allowed ranges, or a user's on /users/{id}/ip-ranges.
 func (s *Server) ipRanges(w http.ResponseWriter, r *http.Request, a store.Actor) error {
 	list, err := s.db.IPRanges(r.Context(), a, r.PathValue("id"))
@@ -128,11 +134,21 @@ func (s *Server) setIPRanges(w http.ResponseWriter, r *http.Request, a store.Act
 	if err := a.RequireAdmin(); err != nil {
 		return err
 	}
-	var in rangesBody
+	var in rangesInput
 	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
 		return err
 	}
-	list, err := s.db.SetIPRanges(r.Context(), a, r.PathValue("id"), in.Ranges)
+	owner := r.PathValue("id")
+	if sess, ok := sessionFrom(r.Context()); ok && !in.Confirm && (owner == "" || owner == a.UserID) && in.Ranges != nil {
+		allowed, err := s.db.AllowedFromWith(r.Context(), sess.user, s.clientIP(r), owner, in.Ranges)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			return store.Errorf(store.CodeWouldLockOut, "these ranges exclude your own address %s: you could not log in again; send confirm to set them anyway", s.clientIP(r))
+		}
+	}
+	list, err := s.db.SetIPRanges(r.Context(), a, owner, in.Ranges)
 	if err != nil {
 		return err
 	}

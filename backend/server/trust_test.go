@@ -445,7 +445,14 @@ func TestIPRanges(t *testing.T) {
 	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8", "not-a-range"}}); a.status != http.StatusUnprocessableEntity {
 		t.Fatalf("a bad range: %d %s", a.status, a.body)
 	}
-	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8", "2001:db8::/32"}}); a.status != http.StatusOK {
+	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8", "2001:db8::/32"}}); a.status != http.StatusConflict || a.code() != "would_lock_out" {
+		t.Fatalf("ranges that shut out the admin setting them, unconfirmed: %d %s", a.status, a.body)
+	}
+	var stored struct{ Ranges []string }
+	if json.Unmarshal(w.admin.do("GET", "/api/v1/ip-ranges", nil).body, &stored); len(stored.Ranges) != 0 {
+		t.Fatalf("an unconfirmed lock-out was stored: %v", stored.Ranges)
+	}
+	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8", "2001:db8::/32"}, "confirm": true}); a.status != http.StatusOK {
 		t.Fatalf("set school ranges: %d %s", a.status, a.body)
 	}
 	if a := w.browser().do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{}}); a.status != http.StatusUnauthorized {
@@ -490,7 +497,9 @@ func TestIPRanges(t *testing.T) {
 func TestUntrustedForwardedFor(t *testing.T) {
 	w := newTrustWorld(t) // no trusted proxies: X-Forwarded-For is the client's own claim
 	w.createTeacher("k.lehrer")
-	w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8"}})
+	if a := w.admin.do("PUT", "/api/v1/ip-ranges", map[string]any{"ranges": []string{"10.0.0.0/8"}, "confirm": true}); a.status != http.StatusOK {
+		t.Fatalf("set ranges: %d %s", a.status, a.body)
+	}
 	a := w.browser().doWith("POST", "/api/v1/session", map[string]string{"username": "k.lehrer", "password": "teacher-password"}, http.Header{"X-Forwarded-For": {"10.1.2.3"}})
 	if a.code() != "invalid_credentials" {
 		t.Errorf("a spoofed X-Forwarded-For got in: %d %s", a.status, a.body)

@@ -46,6 +46,7 @@ var statusOf = map[store.Code]int{
 	store.CodeConflict:           http.StatusConflict,
 	store.CodeUsernameTaken:      http.StatusConflict,
 	store.CodeLastAdmin:          http.StatusConflict,
+	store.CodeWouldLockOut:       http.StatusConflict,
 	store.CodeSetupDone:          http.StatusConflict,
 	store.CodeSetupTokenInvalid:  http.StatusForbidden,
 	store.CodeImportInvalidRows:  http.StatusUnprocessableEntity,
