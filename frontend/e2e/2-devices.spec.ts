@@ -131,3 +131,52 @@ test('learning mode, approval by typed code, removal and blocking', async ({ bro
     expect(audit).toContain(line)
   }
 })
+
+test('an admin locked out of every device gets in with a printed recovery code', async ({ browser }) => {
+  const admin = await device(browser)
+  await login(admin, 'g.admin', adminPassword)
+  await loggedIn(admin)
+  await admin.goto('/#/admin/recovery-codes')
+  await expect(admin.getByTestId('recovery-status')).toContainText('Noch keine Codes erstellt.')
+  await admin.getByRole('button', { name: 'Neue Codes erstellen' }).click()
+  const codes = admin.getByTestId('recovery-codes')
+  await expect(codes.getByRole('listitem')).toHaveCount(10)
+  const code = (await codes.getByRole('listitem').first().textContent())!.trim()
+  expect(code).toMatch(/^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}$/)
+
+  // The admin ends their own learning mode: a new PC is now unknown.
+  await admin.getByRole('link', { name: 'Meine Geräte' }).click()
+  await admin.getByRole('button', { name: 'Lernmodus beenden' }).click()
+  await admin.getByRole('button', { name: 'Ja, beenden' }).click()
+  await expect(admin.getByText('Lernmodus ist aus.', { exact: false })).toBeVisible()
+
+  const newPC = await device(browser)
+  await login(newPC, 'g.admin', adminPassword)
+  await refusedWithCode(newPC)
+  await newPC.getByText('Als Administrator:in mit Wiederherstellungscode anmelden').click()
+  await newPC.getByLabel('Wiederherstellungscode').fill('AAAA-BBBB-CCCC')
+  await newPC.getByRole('button', { name: 'Mit Code anmelden' }).click()
+  await expect(newPC.getByText('Der Wiederherstellungscode ist ungültig oder schon benutzt.')).toBeVisible()
+  await newPC.getByLabel('Wiederherstellungscode').fill(code.toLowerCase())
+  await newPC.getByRole('button', { name: 'Mit Code anmelden' }).click()
+  await loggedIn(newPC)
+
+  // The code works once: on yet another PC it is refused.
+  const another = await device(browser)
+  await login(another, 'g.admin', adminPassword)
+  await refusedWithCode(another)
+  await another.getByText('Als Administrator:in mit Wiederherstellungscode anmelden').click()
+  await another.getByLabel('Wiederherstellungscode').fill(code)
+  await another.getByRole('button', { name: 'Mit Code anmelden' }).click()
+  await expect(another.getByText('Der Wiederherstellungscode ist ungültig oder schon benutzt.')).toBeVisible()
+
+  // The audit log page shows the recovery, and filters by outcome.
+  await newPC.goto('/#/admin/audit')
+  await newPC.getByLabel('Ergebnis').selectOption({ label: 'abgelehnt' })
+  const rows = newPC.getByRole('row')
+  await expect(rows.filter({ hasText: 'erlaubt' })).toHaveCount(0)
+  await expect(rows.filter({ hasText: 'abgelehnt' }).first()).toBeVisible()
+  await newPC.getByLabel('Ergebnis').selectOption({ label: 'erlaubt' })
+  await expect(rows.filter({ hasText: 'abgelehnt' })).toHaveCount(0)
+  expect(await newPC.getByRole('link', { name: 'CSV für Excel (Semikolon)' }).getAttribute('href')).toContain('sep=semicolon')
+})

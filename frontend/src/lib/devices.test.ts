@@ -84,6 +84,7 @@ describe('login status', () => {
     '': ['OK', 'OK'],
     wrong_password: ['Falsches Passwort', 'Wrong password'],
     locked: ['Gesperrt (zu viele Fehlversuche)', 'Locked (too many failed attempts)'],
+    inactive: ['Konto deaktiviert', 'Account deactivated'],
     device_pending: ['Unbekanntes Gerät – wartet auf Freigabe', 'Unknown device – waiting for approval'],
     device_blocked: ['Gerät gesperrt', 'Device blocked'],
     outside_ip_range: ['Ausserhalb des IP-Bereichs', 'Outside the IP range'],

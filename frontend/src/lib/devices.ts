@@ -10,6 +10,7 @@ import { formatTag, type Locale } from './i18n/translate'
 export const LOGIN_FAILURE_REASONS = [
   'wrong_password',
   'locked',
+  'inactive',
   'device_pending',
   'device_blocked',
   'outside_ip_range',
@@ -20,6 +21,7 @@ export const LOGIN_FAILURE_REASONS = [
 const failureKeys: Record<(typeof LOGIN_FAILURE_REASONS)[number], MessageKey> = {
   wrong_password: 'loginStatus.wrong_password',
   locked: 'loginStatus.locked',
+  inactive: 'loginStatus.inactive',
   device_pending: 'loginStatus.device_pending',
   device_blocked: 'loginStatus.device_blocked',
   outside_ip_range: 'loginStatus.outside_ip_range',

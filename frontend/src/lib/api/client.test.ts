@@ -216,6 +216,15 @@ describe('ApiClient', () => {
       expect(securityCodeOf(new Error('x'))).toBe('')
     })
 
+    it('logs in with a recovery code', async () => {
+      const { fetch, calls } = fakeFetch([json(200, { user: { id: 'u1', displayName: 'Anna' } })])
+      const user = await new ApiClient(fetch).login('anna', 'secret', '7KQ4-M2XD-9HPW')
+      expect(user.id).toBe('u1')
+      expect(calls[0].url).toBe('/api/v1/session')
+      expect(calls[0].init?.method).toBe('POST')
+      expect(bodyOf(calls[0])).toEqual({ username: 'anna', password: 'secret', recoveryCode: '7KQ4-M2XD-9HPW' })
+    })
+
     it('passes the field error of a wrong approval code on', async () => {
       const { fetch } = fakeFetch([
         json(422, { error: { code: 'validation_failed', message: '', fields: { code: 'invalid' } } }),
@@ -223,6 +232,133 @@ describe('ApiClient', () => {
       const err = (await new ApiClient(fetch).approveDevice('u1', '111-111-111').catch((e: unknown) => e)) as ApiError
       expect(err.status).toBe(422)
       expect(err.fields).toEqual({ code: 'invalid' })
+    })
+  })
+
+  describe('audit log, IP ranges and recovery codes', () => {
+    const entry = {
+      id: '1',
+      at: '2026-11-28T10:00:00Z',
+      actorId: '',
+      userId: 'u1',
+      deviceId: 'd1',
+      action: 'login',
+      outcome: 'refused',
+      reason: 'wrong_password',
+      ip: '192.0.2.7',
+    }
+    const bodyOf = (call: Call) => (call.init?.body === undefined ? undefined : JSON.parse(String(call.init.body)))
+
+    it.each<[string, (c: ApiClient) => Promise<unknown>, () => Response, string, string, unknown, unknown]>([
+      [
+        'auditPage without filters',
+        (c) => c.auditPage({}),
+        json(200, { items: [entry], nextCursor: 'o500' }),
+        'GET',
+        '/api/v1/audit',
+        undefined,
+        { items: [entry], nextCursor: 'o500' },
+      ],
+      [
+        'auditPage with filters and cursor',
+        (c) => c.auditPage({ userId: 'u 1', action: 'login', outcome: 'refused', from: '2026-11-01', to: '2026-11-30' }, 'o500'),
+        json(200, { items: [], nextCursor: '' }),
+        'GET',
+        '/api/v1/audit?userId=u%201&action=login&outcome=refused&from=2026-11-01&to=2026-11-30&cursor=o500',
+        undefined,
+        { items: [], nextCursor: '' },
+      ],
+      ['schoolIpRanges', (c) => c.schoolIpRanges(), json(200, { ranges: ['10.0.0.0/8'] }), 'GET', '/api/v1/ip-ranges', undefined, ['10.0.0.0/8']],
+      [
+        'setSchoolIpRanges',
+        (c) => c.setSchoolIpRanges(['10.0.0.0/8', '192.0.2.7']),
+        json(200, { ranges: ['10.0.0.0/8', '192.0.2.7/32'] }),
+        'PUT',
+        '/api/v1/ip-ranges',
+        { ranges: ['10.0.0.0/8', '192.0.2.7'] },
+        ['10.0.0.0/8', '192.0.2.7/32'],
+      ],
+      ['setSchoolIpRanges empty', (c) => c.setSchoolIpRanges([]), json(200, { ranges: [] }), 'PUT', '/api/v1/ip-ranges', { ranges: [] }, []],
+      [
+        'setSchoolIpRanges confirmed',
+        (c) => c.setSchoolIpRanges(['10.0.0.0/8'], { confirm: true }),
+        json(200, { ranges: ['10.0.0.0/8'] }),
+        'PUT',
+        '/api/v1/ip-ranges',
+        { ranges: ['10.0.0.0/8'], confirm: true },
+        ['10.0.0.0/8'],
+      ],
+      [
+        'setUserIpRanges confirmed',
+        (c) => c.setUserIpRanges('u1', ['10.0.0.0/8'], { confirm: true }),
+        json(200, { ranges: ['10.0.0.0/8'] }),
+        'PUT',
+        '/api/v1/users/u1/ip-ranges',
+        { ranges: ['10.0.0.0/8'], confirm: true },
+        ['10.0.0.0/8'],
+      ],
+      ['userIpRanges', (c) => c.userIpRanges('u/1'), json(200, { ranges: [] }), 'GET', '/api/v1/users/u%2F1/ip-ranges', undefined, []],
+      [
+        'setUserIpRanges',
+        (c) => c.setUserIpRanges('u1', ['192.0.2.0/24']),
+        json(200, { ranges: ['192.0.2.0/24'] }),
+        'PUT',
+        '/api/v1/users/u1/ip-ranges',
+        { ranges: ['192.0.2.0/24'] },
+        ['192.0.2.0/24'],
+      ],
+      [
+        'recoveryCodes',
+        (c) => c.recoveryCodes(),
+        json(200, { remaining: 7, createdAt: '2026-11-28T10:00:00Z' }),
+        'GET',
+        '/api/v1/recovery-codes',
+        undefined,
+        { remaining: 7, createdAt: '2026-11-28T10:00:00Z' },
+      ],
+      [
+        'newRecoveryCodes',
+        (c) => c.newRecoveryCodes(),
+        json(201, { codes: ['7KQ4-M2XD-9HPW'], createdAt: '2026-11-28T10:00:00Z' }),
+        'POST',
+        '/api/v1/recovery-codes',
+        undefined,
+        { codes: ['7KQ4-M2XD-9HPW'], createdAt: '2026-11-28T10:00:00Z' },
+      ],
+    ])('%s', async (_name, run, answer, method, url, body, result) => {
+      const { fetch, calls } = fakeFetch([answer])
+      expect(await run(new ApiClient(fetch))).toEqual(result)
+      expect(calls).toHaveLength(1)
+      expect(calls[0].init?.method).toBe(method)
+      expect(calls[0].url).toBe(url)
+      expect(bodyOf(calls[0])).toEqual(body)
+      const contentType = (calls[0].init?.headers as Record<string, string>)['Content-Type']
+      expect(contentType).toBe(body === undefined ? undefined : 'application/json')
+    })
+
+    it('passes the field error of an invalid range on', async () => {
+      const { fetch } = fakeFetch([
+        json(400, { error: { code: 'validation_failed', message: '', fields: { ranges: 'invalid' } } }),
+      ])
+      const err = (await new ApiClient(fetch).setUserIpRanges('u1', ['nope']).catch((e: unknown) => e)) as ApiError
+      expect(err).toBeInstanceOf(ApiError)
+      expect(err.fields).toEqual({ ranges: 'invalid' })
+    })
+
+    it('reports ranges that would lock the admin out', async () => {
+      const { fetch } = fakeFetch([json(409, { error: { code: 'would_lock_out', message: '' } })])
+      const err = (await new ApiClient(fetch).setSchoolIpRanges(['10.0.0.0/8']).catch((e: unknown) => e)) as ApiError
+      expect(err).toBeInstanceOf(ApiError)
+      expect(err.status).toBe(409)
+      expect(err.code).toBe('would_lock_out')
+    })
+
+    it('answers a wrong recovery code as device_pending with the security code', async () => {
+      const { fetch } = fakeFetch([
+        json(403, { error: { code: 'device_pending', message: '', securityCode: '482-913-275' } }),
+      ])
+      const err = await new ApiClient(fetch).login('admin', 'pw', 'WRONG-CODE').catch((e: unknown) => e)
+      expect(securityCodeOf(err)).toBe('482-913-275')
     })
   })
 })

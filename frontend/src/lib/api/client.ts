@@ -5,6 +5,8 @@ import type {
   AccountPatch,
   AttendanceInput,
   AttendanceMark,
+  AuditEntry,
+  AuditFilter,
   Course,
   CourseInput,
   Device,
@@ -13,11 +15,14 @@ import type {
   ImportPreview,
   ImportRequest,
   ImportResult,
+  IpRanges,
   Lesson,
   LearningMode,
   LearningModeInput,
   LessonInput,
+  NewRecoveryCodes,
   Page,
+  RecoveryCodesStatus,
   SetupInput,
   Student,
   StudentInput,
@@ -32,6 +37,29 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const MAX_PAGES = 1000
 
 const enc = encodeURIComponent
+
+/** The body of a PUT of IP ranges: `confirm` only when set, as the contract marks it optional. */
+function rangesBody(ranges: string[], opts: { confirm?: boolean }): { ranges: string[]; confirm?: true } {
+  return opts.confirm ? { ranges, confirm: true } : { ranges }
+}
+
+/** The audit filters in the order they go into a query string. */
+const AUDIT_FILTER_KEYS = ['userId', 'action', 'outcome', 'from', 'to'] as const
+
+/**
+ * The query string (`?userId=…&action=…`, or "" for none) of an audit filter, followed by `extra` parameters such
+ * as `cursor` or `sep`. Empty and blank values are left out, so "Alle" sends nothing.
+ */
+export function auditQuery(filter: AuditFilter, extra: Record<string, string | undefined> = {}): string {
+  const pairs: [string, string][] = []
+  for (const key of AUDIT_FILTER_KEYS) pairs.push([key, filter[key]?.trim() ?? ''])
+  for (const [key, value] of Object.entries(extra)) pairs.push([key, value?.trim() ?? ''])
+  const query = pairs
+    .filter(([, value]) => value !== '')
+    .map(([key, value]) => `${enc(key)}=${enc(value)}`)
+    .join('&')
+  return query === '' ? '' : `?${query}`
+}
 
 /**
  * The one client of the Pult HTTP API. Every call goes to `/api/v1/...` on the page's own origin, so the same
@@ -113,8 +141,10 @@ export class ApiClient {
     return (await this.request<{ user: User }>('POST', '/setup', input)).user
   }
 
-  async login(username: string, password: string): Promise<User> {
-    return (await this.request<{ user: User }>('POST', '/session', { username, password })).user
+  /** Logs in; an admin on an untrusted browser may add one of the printed recovery codes. */
+  async login(username: string, password: string, recoveryCode?: string): Promise<User> {
+    const body = recoveryCode === undefined ? { username, password } : { username, password, recoveryCode }
+    return (await this.request<{ user: User }>('POST', '/session', body)).user
   }
 
   logout(): Promise<void> {
@@ -199,6 +229,50 @@ export class ApiClient {
 
   enableLearningMode(input: LearningModeInput): Promise<void> {
     return this.request('POST', '/learning-mode', input)
+  }
+
+  // Audit log, IP ranges and recovery codes (admin)
+
+  /** One page of the audit log, newest first; pass the previous page's `nextCursor` for the next one. */
+  async auditPage(filter: AuditFilter, cursor = ''): Promise<Page<AuditEntry>> {
+    const answer = await this.request<Page<AuditEntry>>('GET', '/audit' + auditQuery(filter, { cursor }))
+    return { items: answer?.items ?? [], nextCursor: answer?.nextCursor ?? '' }
+  }
+
+  /** The address of the audit log as CSV for a plain download link (the browser sends the session cookie). */
+  auditCsvHref(filter: AuditFilter, opts: { semicolon?: boolean } = {}): string {
+    return this.base + '/audit.csv' + auditQuery(filter, { sep: opts.semicolon ? 'semicolon' : '' })
+  }
+
+  async schoolIpRanges(): Promise<string[]> {
+    return (await this.request<IpRanges>('GET', '/ip-ranges'))?.ranges ?? []
+  }
+
+  /**
+   * Replaces the school's ranges and answers the stored ones (normalised by the server). Ranges that exclude the
+   * admin's own address are refused (409 `would_lock_out`) unless `confirm` is set.
+   */
+  async setSchoolIpRanges(ranges: string[], opts: { confirm?: boolean } = {}): Promise<string[]> {
+    return (await this.request<IpRanges>('PUT', '/ip-ranges', rangesBody(ranges, opts)))?.ranges ?? []
+  }
+
+  async userIpRanges(userId: string): Promise<string[]> {
+    return (await this.request<IpRanges>('GET', `/users/${enc(userId)}/ip-ranges`))?.ranges ?? []
+  }
+
+  /** Replaces one user's ranges; like setSchoolIpRanges, `confirm` sets ranges that would shut the admin out. */
+  async setUserIpRanges(userId: string, ranges: string[], opts: { confirm?: boolean } = {}): Promise<string[]> {
+    return (await this.request<IpRanges>('PUT', `/users/${enc(userId)}/ip-ranges`, rangesBody(ranges, opts)))?.ranges ?? []
+  }
+
+  /** How many of the admin's own recovery codes are left. */
+  recoveryCodes(): Promise<RecoveryCodesStatus> {
+    return this.request('GET', '/recovery-codes')
+  }
+
+  /** A new set of the admin's recovery codes; the old set stops working. */
+  newRecoveryCodes(): Promise<NewRecoveryCodes> {
+    return this.request('POST', '/recovery-codes')
   }
 
   // Courses and enrolment

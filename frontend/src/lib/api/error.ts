@@ -9,12 +9,13 @@ export const API_ERROR_CODES = [
   'forbidden',
   'device_pending',
   'device_blocked',
-  'outside_ip_range',
+  'device_proof_invalid',
   'cross_origin',
   'not_found',
   'invalid_credentials',
   'too_many_attempts',
   'setup_done',
+  'would_lock_out',
   'setup_token_invalid',
   'last_admin',
   'import_invalid_rows',
@@ -39,7 +40,7 @@ export const FIELD_ERROR_CODES = [
 ] as const
 
 /** File-level problems of a CSV import preview. */
-export const IMPORT_FILE_ERROR_CODES = ['empty', 'missing_header', 'missing_columns', 'unreadable'] as const
+export const IMPORT_FILE_ERROR_CODES = ['empty', 'missing_header', 'missing_columns', 'unreadable', 'too_many_rows'] as const
 
 /** A failed API call: the stable `code` is what the UI translates; `message` is for developers. */
 export class ApiError extends Error {

@@ -209,3 +209,51 @@ export interface Page<T> {
   items: T[]
   nextCursor: string
 }
+
+/** Audit log outcomes (api.md AuditEntry). */
+export const AUDIT_OUTCOMES = ['allowed', 'refused', 'done'] as const
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number]
+
+/** One decision or change in the audit log. */
+export interface AuditEntry {
+  /** A string by the contract; the server has been seen to send a number, so both are accepted. */
+  id: string | number
+  /** RFC 3339 timestamp (UTC). */
+  at: string
+  /** Who did it; "" when nobody was logged in (e.g. a refused login). */
+  actorId: string
+  /** Whom it concerns; "" when unknown (e.g. a login with an unknown username). */
+  userId: string
+  deviceId: string
+  action: string
+  outcome: AuditOutcome | string
+  reason: string
+  ip: string
+}
+
+/** Filters of GET /api/v1/audit (and audit.csv); empty values mean "all". Dates are YYYY-MM-DD. */
+export interface AuditFilter {
+  userId?: string
+  action?: string
+  outcome?: string
+  from?: string
+  to?: string
+}
+
+/** Allowed IP ranges (CIDR) of the school or of one user; empty allows every address. */
+export interface IpRanges {
+  ranges: string[]
+}
+
+/** The state of the admin's own recovery codes. */
+export interface RecoveryCodesStatus {
+  remaining: number
+  /** RFC 3339; absent (or empty) before the first set was made. */
+  createdAt?: string
+}
+
+/** A new set of recovery codes, shown once. */
+export interface NewRecoveryCodes {
+  codes: string[]
+  createdAt: string
+}

@@ -44,10 +44,13 @@ export function formatDate(iso: string, opts: { weekday?: boolean } = {}): strin
   return formatIsoDate(iso, formatTag(i18n.locale), opts)
 }
 
-/** A moment (RFC 3339) in local time, or "" for none. */
-export function formatTimestamp(value: string | null | undefined): string {
+/** A moment (RFC 3339) in local time, or "" for none; `seconds` adds the seconds (for the audit log). */
+export function formatTimestamp(value: string | null | undefined, opts: { seconds?: boolean } = {}): string {
   if (!value) return ''
   const d = new Date(value)
   if (Number.isNaN(d.getTime())) return value
-  return new Intl.DateTimeFormat(formatTag(i18n.locale), { dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  return new Intl.DateTimeFormat(formatTag(i18n.locale), {
+    dateStyle: 'medium',
+    timeStyle: opts.seconds ? 'medium' : 'short',
+  }).format(d)
 }

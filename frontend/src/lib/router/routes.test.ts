@@ -22,6 +22,11 @@ describe('parseHash', () => {
     ['#/admin/devices', { name: 'adminDevices' }],
     ['#/admin/users/U7/devices', { name: 'adminUserDevices', id: 'U7' }],
     ['#/admin/users/a%20b/devices/', { name: 'adminUserDevices', id: 'a b' }],
+    ['#/admin/audit', { name: 'adminAudit' }],
+    ['#/admin/audit/', { name: 'adminAudit' }],
+    ['#/admin/audit?action=login', { name: 'adminAudit' }],
+    ['#/admin/ip-ranges', { name: 'adminIpRanges' }],
+    ['#/admin/recovery-codes', { name: 'adminRecoveryCodes' }],
     ['#/setup/s3cr3t-TOKEN_x', { name: 'setup', token: 's3cr3t-TOKEN_x' }],
     ['#/setup', { name: 'setup', token: '' }],
     ['/courses/a%20b', { name: 'course', id: 'a b' }],
@@ -43,6 +48,13 @@ describe('parseHash', () => {
     '#/admin/users/%2F/devices',
     '#/admin/courses/C9/devices',
     '#/admin/users/U7/devices/D1',
+    '#/audit',
+    '#/ip-ranges',
+    '#/recovery-codes',
+    '#/admin/audit/x',
+    '#/admin/ip-ranges/U7',
+    '#/admin/ipranges',
+    '#/admin/recovery-codes/new',
   ])(
     '%s is not found',
     (hash) => {
@@ -56,6 +68,12 @@ describe('parseHash', () => {
     expect(hrefOf({ name: 'adminUserDevices', id: 'U 7' })).toBe('#/admin/users/U%207/devices')
   })
 
+  it('builds the addresses of the audit log, IP ranges and recovery codes', () => {
+    expect(hrefOf({ name: 'adminAudit' })).toBe('#/admin/audit')
+    expect(hrefOf({ name: 'adminIpRanges' })).toBe('#/admin/ip-ranges')
+    expect(hrefOf({ name: 'adminRecoveryCodes' })).toBe('#/admin/recovery-codes')
+  })
+
   it('round-trips through hrefOf', () => {
     const routes: Route[] = [
       { name: 'courses' },
@@ -67,6 +85,9 @@ describe('parseHash', () => {
       { name: 'devices' },
       { name: 'adminDevices' },
       { name: 'adminUserDevices', id: 'user?odd#chars ü' },
+      { name: 'adminAudit' },
+      { name: 'adminIpRanges' },
+      { name: 'adminRecoveryCodes' },
     ]
     for (const r of routes) expect(parseHash(hrefOf(r))).toEqual(r)
   })
@@ -78,5 +99,8 @@ describe('parseHash', () => {
     expect(isAdminRoute({ name: 'adminDevices' })).toBe(true)
     expect(isAdminRoute({ name: 'adminUserDevices', id: 'x' })).toBe(true)
     expect(isAdminRoute({ name: 'devices' })).toBe(false)
+    expect(isAdminRoute({ name: 'adminAudit' })).toBe(true)
+    expect(isAdminRoute({ name: 'adminIpRanges' })).toBe(true)
+    expect(isAdminRoute({ name: 'adminRecoveryCodes' })).toBe(true)
   })
 })

@@ -15,6 +15,9 @@ export type Route =
   | { name: 'adminCourse'; id: string }
   | { name: 'adminStudents' }
   | { name: 'adminImport' }
+  | { name: 'adminAudit' }
+  | { name: 'adminIpRanges' }
+  | { name: 'adminRecoveryCodes' }
   | { name: 'notFound'; path: string }
 
 function decode(segment: string): string | null {
@@ -53,6 +56,9 @@ export function parseHash(hash: string): Route {
         if (b === 'students') return { name: 'adminStudents' }
         if (b === 'import') return { name: 'adminImport' }
         if (b === 'devices') return { name: 'adminDevices' }
+        if (b === 'audit') return { name: 'adminAudit' }
+        if (b === 'ip-ranges') return { name: 'adminIpRanges' }
+        if (b === 'recovery-codes') return { name: 'adminRecoveryCodes' }
         return notFound
       }
       if (id === null) return notFound
@@ -109,6 +115,12 @@ export function hrefOf(route: Route): string {
       return '#/admin/students'
     case 'adminImport':
       return '#/admin/import'
+    case 'adminAudit':
+      return '#/admin/audit'
+    case 'adminIpRanges':
+      return '#/admin/ip-ranges'
+    case 'adminRecoveryCodes':
+      return '#/admin/recovery-codes'
     case 'notFound':
       return '#' + route.path
   }
