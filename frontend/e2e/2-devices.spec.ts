@@ -12,11 +12,14 @@ async function device(browser: Browser): Promise<Page> {
   return context.newPage()
 }
 
-async function login(page: Page, username: string, password: string) {
+// login submits the login form and waits for the server's answer, whose status it returns.
+async function login(page: Page, username: string, password: string): Promise<number> {
   await page.goto('/#/login')
   await page.getByLabel('Benutzername').fill(username)
   await page.getByLabel('Passwort', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Anmelden' }).click()
+  const answer = page.waitForResponse((r) => r.url().endsWith('/api/v1/session') && r.request().method() === 'POST')
+  await page.getByRole('button', { name: 'Anmelden', exact: true }).click()
+  return (await answer).status()
 }
 
 async function loggedIn(page: Page) {
@@ -88,7 +91,7 @@ test('learning mode, approval by typed code, removal and blocking', async ({ bro
   await admin.getByLabel('Sicherheitscode').fill(thirdCode)
   await admin.getByRole('button', { name: 'Freigeben' }).click()
   await expect(admin.getByText('Kein wartendes Gerät dieser Person hat diesen Code. Es wurde nichts freigegeben.')).toBeVisible()
-  await login(third, 'g.zweit', teacherPassword)
+  expect(await login(third, 'g.zweit', teacherPassword)).toBe(403)
   await refusedWithCode(third)
 
   // The admin types the code the teacher reads out: the second browser gets in.
@@ -105,12 +108,14 @@ test('learning mode, approval by typed code, removal and blocking', async ({ bro
   await current.getByRole('button', { name: /^Entfernen/ }).click()
   await second.getByRole('button', { name: 'Ja, entfernen' }).click()
   await expect(second.getByText('Sie haben dieses Gerät entfernt und wurden abgemeldet.')).toBeVisible()
-  await login(second, 'g.lehrer', teacherPassword)
+  expect(await login(second, 'g.lehrer', teacherPassword)).toBe(403)
   await refusedWithCode(second)
   await expect(await statusOf(admin, 'Gustav Lehrer')).toContainText('Unbekanntes Gerät – wartet auf Freigabe')
 
   // A wrong password, and a blocked device, each show their reason in the status column.
-  await login(await device(browser), 'g.lehrer', 'falsches-passwort')
+  const guesser = await device(browser)
+  await login(guesser, 'g.lehrer', 'falsches-passwort')
+  await expect(guesser.getByText('Benutzername oder Passwort ist falsch.')).toBeVisible()
   await expect(await statusOf(admin, 'Gustav Lehrer')).toContainText('Falsches Passwort')
   await admin.goto(`/#/admin/users/${gustav}/devices`)
   const trusted = admin.getByRole('row').filter({ hasText: 'Vertrauenswürdig' })
@@ -120,7 +125,7 @@ test('learning mode, approval by typed code, removal and blocking', async ({ bro
   await expect(admin.getByRole('row').filter({ hasText: 'Gesperrt' })).toHaveCount(1)
   await first.reload()
   await expect(first.getByRole('button', { name: 'Anmelden' })).toBeVisible() // its session ended
-  await login(first, 'g.lehrer', teacherPassword)
+  expect(await login(first, 'g.lehrer', teacherPassword)).toBe(403)
   await expect(first.getByRole('alert').filter({ hasText: 'Dieses Gerät ist gesperrt.' })).toBeVisible()
   await expect(await statusOf(admin, 'Gustav Lehrer')).toContainText('Gerät gesperrt')
 
@@ -163,7 +168,7 @@ test('an admin locked out of every device gets in with a printed recovery code',
 
   // The code works once: on yet another PC it is refused.
   const another = await device(browser)
-  await login(another, 'g.admin', adminPassword)
+  expect(await login(another, 'g.admin', adminPassword)).toBe(403)
   await refusedWithCode(another)
   await another.getByText('Als Administrator:in mit Wiederherstellungscode anmelden').click()
   await another.getByLabel('Wiederherstellungscode').fill(code)
