@@ -516,6 +516,11 @@ func (db *DB) UpdateDevice(ctx context.Context, a Actor, userID, deviceID string
 			return err
 		}
 		d.Code = ""
+		if d.State != DeviceTrusted {
+			if err := db.guardLastAdmin(ctx, tx, userID, deviceID); err != nil {
+				return err
+			}
+		}
 		if err := db.writeUserDevice(ctx, tx, s, a.SchoolID, d, nil); err != nil {
 			return err
 		}
@@ -536,6 +541,9 @@ func (db *DB) RemoveDevice(ctx context.Context, a Actor, userID, deviceID string
 		if err := db.canSeeDevices(ctx, tx, a, userID); err != nil {
 			return err
 		}
+		if err := db.guardLastAdmin(ctx, tx, userID, deviceID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM user_devices WHERE user_id = ? AND device_id = ? AND school_id = ?`, userID, deviceID, a.SchoolID)
 		if err != nil {
 			return fmt.Errorf("remove device: %w", err)
@@ -551,6 +559,35 @@ func (db *DB) RemoveDevice(ctx context.Context, a Actor, userID, deviceID string
 func endDeviceSessions(ctx context.Context, tx *sql.Tx, userID, deviceID string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND device_id = ?`, userID, deviceID); err != nil {
 		return fmt.Errorf("end device sessions: %w", err)
+	}
+	return nil
+}
+
+// guardLastAdmin refuses to take away deviceID when that would leave the school without an admin who can log
+// in: the user is an active admin, no other active admin has a trusted device, and the user has no other trusted
+// device, no running learning mode and no unused recovery code. The admin is told to print recovery codes first.
+func (db *DB) guardLastAdmin(ctx context.Context, tx *sql.Tx, userID, deviceID string) error {
+	var schoolID string
+	err := tx.QueryRowContext(ctx, `SELECT school_id FROM users WHERE id = ? AND role = 'admin' AND active = 1`, userID).Scan(&schoolID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not an admin: nothing to guard
+	}
+	if err != nil {
+		return fmt.Errorf("check last admin: %w", err)
+	}
+	var ways int
+	err = tx.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM user_devices ud JOIN users u ON u.id = ud.user_id
+			WHERE u.school_id = ? AND u.role = 'admin' AND u.active = 1 AND ud.state = 'trusted'
+			AND NOT (ud.user_id = ? AND ud.device_id = ?))
+		+ (SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at = 0)
+		+ (SELECT COUNT(*) FROM learning_modes WHERE user_id = ? AND until > ? AND (devices_left IS NULL OR devices_left > 0))`,
+		schoolID, userID, deviceID, userID, userID, db.now().Unix()).Scan(&ways)
+	if err != nil {
+		return fmt.Errorf("check last admin: %w", err)
+	}
+	if ways == 0 {
+		return Errorf(CodeLastAdminDevice, "this is the last device from which an admin of the school can log in; print recovery codes first")
 	}
 	return nil
 }

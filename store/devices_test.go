@@ -230,3 +230,38 @@ func TestDeviceTrustIsPerUser(t *testing.T) {
 		}
 	})
 }
+
+func TestLastAdminDeviceGuard(t *testing.T) {
+	ctx := context.Background()
+	f := mustFixture(t)
+	c := &clock{t: time.Now()}
+	f.db.SetClock(c.now)
+	admin := mustUser(t, f.db, f.admin)
+	laptop := mustBrowser(t, f.db)
+	admit(t, f.db, admin, laptop)
+	c.advance(31 * 24 * time.Hour) // learning mode over: the laptop is the only way in
+	blocked := store.DeviceBlocked
+	if _, err := f.db.UpdateDevice(ctx, f.admin, admin.ID, laptop, store.DevicePatch{State: &blocked}); store.ErrorCode(err) != store.CodeLastAdminDevice {
+		t.Errorf("blocking the last admin's last device: %v", err)
+	}
+	if err := f.db.RemoveDevice(ctx, f.admin, admin.ID, laptop); store.ErrorCode(err) != store.CodeLastAdminDevice {
+		t.Errorf("removing the last admin's last device: %v", err)
+	}
+	if out := admit(t, f.db, admin, laptop); out.Reason != "" {
+		t.Fatalf("the refused removal took the device: %+v", out)
+	}
+	if _, err := f.db.NewRecoveryCodes(ctx, f.admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.RemoveDevice(ctx, f.admin, admin.ID, laptop); err != nil {
+		t.Errorf("with recovery codes printed, removal is allowed: %v", err)
+	}
+	// A teacher's devices are never guarded.
+	teacher := mustUser(t, f.db, f.t1)
+	pc := mustBrowser(t, f.db)
+	c.t = time.Now()
+	admit(t, f.db, teacher, pc)
+	if err := f.db.RemoveDevice(ctx, f.admin, teacher.ID, pc); err != nil {
+		t.Errorf("removing a teacher's device: %v", err)
+	}
+}

@@ -19,6 +19,7 @@ const (
 	CodeUsernameTaken      Code = "username_taken"
 	CodeLastAdmin          Code = "last_admin"
 	CodeWouldLockOut       Code = "would_lock_out"
+	CodeLastAdminDevice    Code = "last_admin_device"
 	CodeSetupDone          Code = "setup_done"
 	CodeSetupTokenInvalid  Code = "setup_token_invalid"
 	CodeImportInvalidRows  Code = "import_invalid_rows"

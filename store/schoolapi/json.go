@@ -47,6 +47,7 @@ var statusOf = map[store.Code]int{
 	store.CodeUsernameTaken:      http.StatusConflict,
 	store.CodeLastAdmin:          http.StatusConflict,
 	store.CodeWouldLockOut:       http.StatusConflict,
+	store.CodeLastAdminDevice:    http.StatusConflict,
 	store.CodeSetupDone:          http.StatusConflict,
 	store.CodeSetupTokenInvalid:  http.StatusForbidden,
 	store.CodeImportInvalidRows:  http.StatusUnprocessableEntity,

@@ -16,6 +16,7 @@ export const API_ERROR_CODES = [
   'too_many_attempts',
   'setup_done',
   'would_lock_out',
+  'last_admin_device',
   'setup_token_invalid',
   'last_admin',
   'import_invalid_rows',

@@ -525,6 +525,8 @@ export const en: Messages = {
   'error.too_many_attempts': 'Too many attempts. Please wait a moment.',
   'error.too_many_attempts_wait': 'Too many attempts. Please try again in {seconds} seconds.',
   'error.setup_done': 'Pult is already set up.',
+  'error.last_admin_device':
+    'This is the last device from which an admin can log in. Create recovery codes first.',
   'error.would_lock_out': 'These IP ranges exclude your own address: you could not log in again afterwards.',
   'error.setup_token_invalid': 'The setup link is invalid or has expired.',
   'error.last_admin': 'The last active administrator account cannot be removed or demoted.',
