@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -49,6 +50,13 @@ func Open(ctx context.Context, path string, master Key) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// SQLite gives the WAL and shared-memory files the mode of the database file: create it readable by the
+	// owner only, so none of the three is readable by other OS users.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	f.Close()
 	// busy_timeout comes first so that every later pragma already waits instead of failing on a busy file.
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	write, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")

@@ -94,6 +94,21 @@ func TestOpen_Reopen(t *testing.T) {
 	node := db.Node()
 	db.Close()
 
+	t.Run("OwnerOnly", func(t *testing.T) {
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			info, err := os.Stat(f)
+			if err != nil {
+				continue // the WAL files exist only while the database is open
+			}
+			if got := info.Mode().Perm(); got&0o077 != 0 {
+				t.Errorf("%s has mode %v, want owner only", filepath.Base(f), got)
+			}
+		}
+		info, err := os.Stat(path)
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("database mode = %v, %v; want 0600", info.Mode().Perm(), err)
+		}
+	})
 	t.Run("SameKey", func(t *testing.T) {
 		db, err := store.Open(ctx, path, key)
 		if err != nil {
