@@ -80,3 +80,15 @@ func TestOwnPasswordGuessesLock(t *testing.T) {
 		t.Errorf("after 5 wrong guesses, the right password: %d %s", a.status, a.body)
 	}
 }
+
+// TestWrongMethod: a real API path with a wrong method answers 405 with Allow, an unknown path 404.
+func TestWrongMethod(t *testing.T) {
+	w := newTrustWorld(t)
+	a := w.admin.do("PUT", "/api/v1/courses", map[string]string{})
+	if a.status != http.StatusMethodNotAllowed || a.code() != "method_not_allowed" || a.header.Get("Allow") != "GET, POST" {
+		t.Errorf("PUT /api/v1/courses: %d %s, Allow %q", a.status, a.body, a.header.Get("Allow"))
+	}
+	if a := w.admin.do("GET", "/api/v1/no-such-thing", nil); a.status != http.StatusNotFound || a.code() != "not_found" {
+		t.Errorf("unknown path: %d %s", a.status, a.body)
+	}
+}

@@ -111,10 +111,26 @@ func (s *Server) register() {
 	rt.Handle("DELETE /api/v1/users/{id}/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
 	schoolapi.Register(rt, s.db)
 	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.
-	rt.Mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		schoolapi.WriteError(w, r, store.Errorf(store.CodeNotFound, "no such API route"))
-	})
+	rt.Mux.HandleFunc("/api/", s.noRoute)
 	rt.Mux.Handle("/", s.ui())
+}
+
+// noRoute answers API requests no route took: 405 with Allow when the path exists for other methods, else 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.routes.Mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		schoolapi.WriteError(w, r, store.Errorf(schoolapi.CodeMethodNotAllowed, "%s is not allowed here", r.Method))
+		return
+	}
+	schoolapi.WriteError(w, r, store.Errorf(store.CodeNotFound, "no such API route"))
 }
 
 // Handler returns the server's handler with its middleware.

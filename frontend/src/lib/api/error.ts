@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'setup_done',
   'would_lock_out',
   'last_admin_device',
+  'method_not_allowed',
   'setup_token_invalid',
   'last_admin',
   'import_invalid_rows',
