@@ -1,16 +1,14 @@
 // Package app is Pult's desktop host: a Wails window that shows the same web UI as the browser. The UI only calls
-// /api/v1/…; inside the window, Wails' asset server hands those requests to this package's handler.
+// /api/v1/…; inside the window, Wails' asset server hands those requests to the in-process handler of
+// app/desktop (local store, enrollment, PIN, forwarding to the backend).
 //
-// For now the handler forwards every API request to the school's backend (PULT_SERVER), so the desktop app is a
-// window onto the backend; the encrypted local store, offline work, enrollment and the PIN lock come with the
-// desktop issue.
+// This file is the one shim between Pult and the Wails runtime; the services below it do not import Wails.
 package app
 
 import (
+	"context"
 	"fmt"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -18,47 +16,49 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 
+	"pult/app/desktop"
+	"pult/app/identity"
+	"pult/app/profile"
 	"pult/frontend"
 )
 
-// DefaultServer is the backend a development build talks to when PULT_SERVER is not set.
-const DefaultServer = "http://127.0.0.1:8080"
+// Version is the app's version, set at build time.
+var Version = "0.1.0"
+
+// Logger writes the app's log to stderr at PULT_LOG_LEVEL (debug, info, warn, error; default info). The log
+// never holds personal data: paths and codes, not names.
+func Logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToLower(os.Getenv("PULT_LOG_LEVEL")))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// NewDesktop opens the app's profile (PULT_PROFILE_DIR or the OS user's profile) as this machine and OS user.
+func NewDesktop(log *slog.Logger) (*desktop.App, error) {
+	dir, err := profile.Dir()
+	if err != nil {
+		return nil, err
+	}
+	machine, err := identity.Current()
+	if err != nil {
+		return nil, err
+	}
+	log.Info("profile", "dir", dir)
+	return desktop.New(desktop.Config{ProfileDir: dir, Machine: machine, Version: Version, Log: log})
+}
 
 // Run opens the desktop window and returns when it is closed.
 func Run() error {
-	server := os.Getenv("PULT_SERVER")
-	if server == "" {
-		server = DefaultServer
-	}
-	h, err := NewHandler(server)
+	log := Logger()
+	d, err := NewDesktop(log)
 	if err != nil {
-		return err
+		return fmt.Errorf("start desktop app: %w", err)
 	}
 	return wails.Run(&options.App{
 		Title: "Pult", Width: 1280, Height: 860, MinWidth: 900, MinHeight: 600,
-		AssetServer: &assetserver.Options{Assets: frontend.Dist(), Handler: h},
+		AssetServer: &assetserver.Options{Assets: frontend.Dist(), Handler: d},
+		OnShutdown:  func(context.Context) { d.Close() },
 	})
-}
-
-// NewHandler returns the window's API handler: it forwards /api/ and /healthz to the backend at server.
-func NewHandler(server string) (http.Handler, error) {
-	target, err := url.Parse(server)
-	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
-		return nil, fmt.Errorf("PULT_SERVER %q: want an http(s) URL", server)
-	}
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		// The window is this handler's only client, and it is the app itself: the webview's own origin
-		// (wails://…) means nothing to the backend.
-		for _, h := range []string{"Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Referer"} {
-			r.Out.Header.Del(h)
-		}
-	}}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/healthz" {
-			http.NotFound(w, r)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}), nil
 }

@@ -39,6 +39,19 @@ func ParseKey(s string) (Key, error) {
 	return k, nil
 }
 
+// KeyFromBytes makes a key of 32 raw bytes.
+func KeyFromBytes(raw []byte) (Key, error) {
+	var k Key
+	if len(raw) != len(k.b) {
+		return Key{}, errors.New("key: want 32 bytes")
+	}
+	copy(k.b[:], raw)
+	return k, nil
+}
+
+// Bytes returns a copy of the key's raw bytes, for wrapping it under another key.
+func (k Key) Bytes() []byte { return append([]byte(nil), k.b[:]...) }
+
 // Hex returns the key's 64 hex digits, for writing it to its file.
 func (k Key) Hex() string { return hex.EncodeToString(k.b[:]) }
 

@@ -89,6 +89,12 @@ func LoginMessage(challenge, username string) []byte {
 	return []byte("pult login v1\x00" + challenge + "\x00" + username)
 }
 
+// DeviceMessage is what a desktop device signs to prove itself for anything but a login: its status, the
+// receipt of a wipe. The purpose is part of the message, so a signature serves for that purpose only.
+func DeviceMessage(purpose, challenge string) []byte {
+	return []byte("pult device v1\x00" + purpose + "\x00" + challenge)
+}
+
 // VerifyDesktopProof checks a desktop device's answer to a challenge and uses the challenge up, so the same
 // signature never works twice.
 func (db *DB) VerifyDesktopProof(ctx context.Context, deviceID, challenge string, signature, tokenHash []byte, username string) error {

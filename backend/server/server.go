@@ -109,6 +109,7 @@ func (s *Server) register() {
 	rt.Handle("GET /api/v1/me/learning-mode", schoolapi.ActorHandler(s.learningMode))
 	rt.Handle("DELETE /api/v1/me/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
 	rt.Handle("DELETE /api/v1/users/{id}/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
+	rt.Handle("GET /api/v1/changes", schoolapi.ActorHandler(s.changes))
 	schoolapi.Register(rt, s.db)
 	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.
 	rt.Mux.HandleFunc("/api/", s.noRoute)

@@ -35,6 +35,16 @@ const (
 	CodeMethodNotAllowed     store.Code = "method_not_allowed"
 )
 
+// Codes of the desktop app's in-process API (docs/desktop.md).
+const (
+	CodeLocked              store.Code = "locked"
+	CodeNeedsConnection     store.Code = "needs_connection"
+	CodeWrongPIN            store.Code = "wrong_pin"
+	CodeWiped               store.Code = "wiped"
+	CodeCertificateMismatch store.Code = "certificate_mismatch"
+	CodeWrongPhase          store.Code = "wrong_phase"
+)
+
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[store.Code]int{
 	store.CodeInvalid:            http.StatusUnprocessableEntity,
@@ -62,6 +72,12 @@ var statusOf = map[store.Code]int{
 	CodeUnsupportedMediaType:     http.StatusUnsupportedMediaType,
 	CodeCrossOrigin:              http.StatusForbidden,
 	CodeMethodNotAllowed:         http.StatusMethodNotAllowed,
+	CodeLocked:                   http.StatusLocked,
+	CodeNeedsConnection:          http.StatusServiceUnavailable,
+	CodeWrongPIN:                 http.StatusForbidden,
+	CodeWiped:                    http.StatusGone,
+	CodeCertificateMismatch:      http.StatusBadGateway,
+	CodeWrongPhase:               http.StatusConflict,
 }
 
 // Status returns the HTTP status of an error code.

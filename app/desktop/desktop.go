@@ -1,0 +1,293 @@
+// Package desktop is the desktop app's in-process API: what the window's /api/… requests reach. It answers
+// teacher data from the encrypted local store (through the same store/schoolapi handlers as the backend, so it
+// works offline), forwards the rest to the backend with the device's session, and adds /api/v1/device/… for the
+// desktop's own part: first run, enrollment, PIN and lock, and the wipe (docs/desktop.md).
+package desktop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"pult/app/identity"
+	"pult/app/pin"
+	"pult/app/profile"
+	"pult/app/remote"
+	"pult/store"
+	"pult/store/schoolapi"
+)
+
+// Phases of the device (docs/desktop.md). "locked" is not stored: a device in "ready" is locked until its PIN
+// opened the data key in this run.
+const (
+	PhaseWelcome = "welcome"
+	PhaseConnect = "connect"
+	PhasePending = "pending"
+	PhaseLogin   = "login"
+	PhasePIN     = "pin"
+	PhaseLocked  = "locked"
+	PhaseReady   = "ready"
+)
+
+// Policy defaults (LE5): the school may set other values; wrong PINs at most 10.
+const (
+	DefaultMaxPINAttempts = 5
+	MaxPINAttempts        = 10
+	DefaultIdleTimeout    = 10 * time.Minute
+)
+
+// Config is what the app is started with.
+type Config struct {
+	ProfileDir string
+	Machine    identity.Machine
+	Version    string
+	Log        *slog.Logger
+	// Now is the clock of idle timeouts; tests move it.
+	Now func() time.Time
+}
+
+// state is what the vault keeps between runs, sealed under the OS-protected key.
+type state struct {
+	Language       string        `json:"language"`
+	Phase          string        `json:"phase"`
+	Server         string        `json:"server,omitempty"`
+	Fingerprint    string        `json:"fingerprint,omitempty"`
+	DeviceID       string        `json:"deviceId,omitempty"`
+	Seed           []byte        `json:"seed,omitempty"`
+	SecurityCode   string        `json:"securityCode,omitempty"`
+	User           *remote.Me    `json:"user,omitempty"`
+	PIN            *pin.Wrapped  `json:"pin,omitempty"`
+	WrongPINs      int           `json:"wrongPins"`
+	MaxPINAttempts int           `json:"maxPinAttempts"`
+	IdleTimeout    time.Duration `json:"idleTimeout"`
+	Cursor         int64         `json:"cursor"`
+}
+
+// App is the desktop app's state and its handler.
+type App struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+
+	mu         sync.RWMutex
+	prof       *profile.Profile // nil until the first run wrote something
+	st         state
+	client     *remote.Client
+	db         *store.DB // open only while unlocked
+	local      *schoolapi.Routes
+	lastActive time.Time
+	online     atomic.Bool // the backend answered the last contact
+}
+
+// New opens the app's profile and state.
+func New(cfg Config) (*App, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	a := &App{cfg: cfg, log: cfg.Log}
+	if err := a.load(); err != nil {
+		return nil, err
+	}
+	a.routes()
+	return a, nil
+}
+
+// load reads the vault, if the profile has one.
+func (a *App) load() error {
+	a.st = state{}
+	p, err := profile.Open(a.cfg.ProfileDir)
+	if err != nil {
+		return err
+	}
+	err = p.Load(&a.st)
+	if errors.Is(err, profile.ErrNoVault) {
+		// Nothing was written yet: do not leave an OS key behind for a first run that never finishes.
+		p.Wipe()
+		a.log.Info("first run", "phase", PhaseWelcome)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load profile: %w", err)
+	}
+	a.prof = p
+	if a.st.Server != "" {
+		if a.client, err = remote.New(a.st.Server, a.st.Fingerprint); err != nil {
+			return fmt.Errorf("load profile: %w", err)
+		}
+	}
+	a.log.Info("profile loaded", "phase", a.phase())
+	return nil
+}
+
+// Close locks the app: the data key leaves memory and the store closes.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lockLocked()
+}
+
+func (a *App) phase() string {
+	switch {
+	case a.st.Phase == "" && a.st.Language == "":
+		return PhaseWelcome
+	case a.st.Phase == "":
+		return PhaseConnect
+	case a.st.Phase == PhaseReady && a.db == nil:
+		return PhaseLocked
+	}
+	return a.st.Phase
+}
+
+func (a *App) maxPINAttempts() int {
+	if n := a.st.MaxPINAttempts; n > 0 && n <= MaxPINAttempts {
+		return n
+	}
+	return DefaultMaxPINAttempts
+}
+
+func (a *App) idleTimeout() time.Duration {
+	if a.st.IdleTimeout > 0 {
+		return a.st.IdleTimeout
+	}
+	return DefaultIdleTimeout
+}
+
+// save writes the state to the vault, opening the profile on first use.
+func (a *App) save() error {
+	if a.prof == nil {
+		p, err := profile.Open(a.cfg.ProfileDir)
+		if err != nil {
+			return err
+		}
+		a.prof = p
+	}
+	return a.prof.Save(&a.st)
+}
+
+// lockLocked closes the store; the caller holds a.mu.
+func (a *App) lockLocked() error {
+	if a.db == nil {
+		return nil
+	}
+	err := a.db.Close()
+	a.db, a.local = nil, nil
+	return err
+}
+
+// wipeLocked erases everything the app wrote and returns it to its first run; the caller holds a.mu.
+func (a *App) wipeLocked(reason string) error {
+	a.lockLocked()
+	var err error
+	if a.prof != nil {
+		err = a.prof.Wipe()
+	} else if p, perr := profile.Open(a.cfg.ProfileDir); perr == nil {
+		err = p.Wipe()
+	}
+	a.prof, a.client = nil, nil
+	a.online.Store(false)
+	a.st = state{}
+	a.log.Warn("device wiped", "reason", reason)
+	return err
+}
+
+// signer signs with the device key.
+func (a *App) signer() remote.Signer {
+	seed := a.st.Seed
+	return func(m []byte) string { return identity.Sign(seed, m) }
+}
+
+func (a *App) tokenHash() string { return identity.TokenHash(a.cfg.Machine.Token()) }
+
+func (a *App) deviceInfo() remote.DeviceInfo {
+	name := a.cfg.Machine.Hostname
+	if name == "" {
+		name = "Pult"
+	}
+	return remote.DeviceInfo{Name: name, Platform: a.cfg.Machine.Platform, OSUser: a.cfg.Machine.UserName()}
+}
+
+// contact notes whether the backend could be reached, and wipes the device when the backend says it is
+// blocked (LE4): the receipt goes back with the key still in memory. It returns the error to answer with.
+func (a *App) contact(ctx context.Context, err error) error {
+	switch store.ErrorCode(err) {
+	case schoolapi.CodeNeedsConnection:
+		a.online.Store(false)
+		return err
+	case store.CodeDeviceBlocked:
+		a.online.Store(true)
+		return a.remoteWipe(ctx)
+	}
+	a.online.Store(true)
+	return err
+}
+
+// remoteWipe wipes the device because the backend blocked it, then sends the signed receipt; the caller holds
+// a.mu. A receipt that cannot be sent is lost, but the data is gone either way.
+func (a *App) remoteWipe(ctx context.Context) error {
+	client, deviceID, sign, token := a.client, a.st.DeviceID, a.signer(), a.tokenHash()
+	if err := a.wipeLocked("blocked by the school"); err != nil {
+		return err
+	}
+	if client != nil && deviceID != "" {
+		if err := client.Wiped(ctx, deviceID, token, sign); err != nil {
+			a.log.Warn("wipe receipt not delivered", "err", err)
+		} else {
+			a.log.Info("wipe receipt delivered")
+		}
+	}
+	return store.Errorf(schoolapi.CodeWiped, "the school blocked this device; Pult erased its data")
+}
+
+// ServeHTTP answers the window's requests.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		http.NotFound(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	a.mux.ServeHTTP(rec, r)
+	a.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", rec.status)
+}
+
+// statusRecorder remembers the status of an answer for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (a *App) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /api/v1/env", a.env)
+	m.HandleFunc("PUT /api/v1/device/language", a.setLanguage)
+	m.HandleFunc("POST /api/v1/device/enroll", a.enroll)
+	m.HandleFunc("POST /api/v1/device/enroll/login", a.enrollLogin)
+	m.HandleFunc("GET /api/v1/device/status", a.status)
+	m.HandleFunc("POST /api/v1/device/cancel", a.cancel)
+	m.HandleFunc("POST /api/v1/device/pin", a.setPIN)
+	m.HandleFunc("POST /api/v1/device/unlock", a.unlock)
+	m.HandleFunc("POST /api/v1/device/lock", a.lock)
+	m.HandleFunc("POST /api/v1/device/pin/change", a.changePIN)
+	m.HandleFunc("POST /api/v1/session", a.login)
+	m.HandleFunc("DELETE /api/v1/session", a.logout)
+	m.HandleFunc("/api/v1/device/", func(w http.ResponseWriter, r *http.Request) {
+		schoolapi.WriteError(w, r, store.Errorf(store.CodeNotFound, "no such device route"))
+	})
+	m.HandleFunc("/api/", a.data)
+	a.mux = m
+}
