@@ -31,6 +31,21 @@ func desktopSecretHash(publicKey, tokenHash []byte) []byte {
 // RegisterDesktopDevice records a desktop app's Ed25519 public key and the hash of its hardware token. The
 // server never sees the private key, nor the token itself.
 func (db *DB) RegisterDesktopDevice(ctx context.Context, publicKey, tokenHash []byte) (string, error) {
+	if err := checkDesktopKey(publicKey, tokenHash); err != nil {
+		return "", err
+	}
+	var id string
+	err := db.writeTx(ctx, func(tx *sql.Tx) (err error) {
+		id, err = db.insertDesktopDevice(ctx, tx, publicKey, tokenHash)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func checkDesktopKey(publicKey, tokenHash []byte) error {
 	f := FieldErrors{}
 	if len(publicKey) != ed25519.PublicKeySize {
 		f.Add("publicKey", FieldInvalid)
@@ -38,15 +53,14 @@ func (db *DB) RegisterDesktopDevice(ctx context.Context, publicKey, tokenHash []
 	if len(tokenHash) != sha256.Size {
 		f.Add("tokenHash", FieldInvalid)
 	}
-	if err := f.Err("device"); err != nil {
-		return "", err
-	}
+	return f.Err("device")
+}
+
+// insertDesktopDevice records a checked desktop key and token hash under a new device id.
+func (db *DB) insertDesktopDevice(ctx context.Context, tx *sql.Tx, publicKey, tokenHash []byte) (string, error) {
 	id := NewID()
-	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO devices (id, kind, secret_hash, public_key, created_at) VALUES (?, ?, ?, ?, ?)`,
-			id, DeviceDesktop, desktopSecretHash(publicKey, tokenHash), publicKey, db.now().Unix())
-		return err
-	})
+	_, err := tx.ExecContext(ctx, `INSERT INTO devices (id, kind, secret_hash, public_key, created_at) VALUES (?, ?, ?, ?, ?)`,
+		id, DeviceDesktop, desktopSecretHash(publicKey, tokenHash), publicKey, db.now().Unix())
 	if err != nil {
 		return "", fmt.Errorf("register desktop device: %w", err)
 	}
@@ -95,9 +109,15 @@ func DeviceMessage(purpose, challenge string) []byte {
 	return []byte("pult device v1\x00" + purpose + "\x00" + challenge)
 }
 
-// VerifyDesktopProof checks a desktop device's answer to a challenge and uses the challenge up, so the same
-// signature never works twice.
+// VerifyDesktopProof checks a desktop device's answer to a login challenge and uses the challenge up, so the
+// same signature never works twice.
 func (db *DB) VerifyDesktopProof(ctx context.Context, deviceID, challenge string, signature, tokenHash []byte, username string) error {
+	return db.VerifyDeviceSignature(ctx, deviceID, challenge, LoginMessage(challenge, username), signature, tokenHash)
+}
+
+// VerifyDeviceSignature checks a desktop device's signature over message, which the caller built from challenge
+// (LoginMessage, DeviceMessage), and uses the challenge up, so the same signature never works twice.
+func (db *DB) VerifyDeviceSignature(ctx context.Context, deviceID, challenge string, message, signature, tokenHash []byte) error {
 	invalid := Errorf(CodeDeviceProofInvalid, "device proof refused")
 	sum := sha256.Sum256([]byte(challenge))
 	var pub, secretHash []byte
@@ -120,7 +140,7 @@ func (db *DB) VerifyDesktopProof(ctx context.Context, deviceID, challenge string
 		return err
 	}
 	if db.now().Unix() > expires || len(pub) != ed25519.PublicKeySize || len(signature) != ed25519.SignatureSize ||
-		!ed25519.Verify(ed25519.PublicKey(pub), LoginMessage(challenge, username), signature) ||
+		!ed25519.Verify(ed25519.PublicKey(pub), message, signature) ||
 		subtle.ConstantTimeCompare(desktopSecretHash(pub, tokenHash), secretHash) != 1 {
 		return invalid
 	}

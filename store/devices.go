@@ -61,6 +61,8 @@ type UserDevice struct {
 	Code string `json:"code,omitempty"`
 	// Current marks the device the request came from (set by the host).
 	Current bool `json:"current"`
+	// Wipe is a desktop device's remote wipe, once an admin asked for it (LE4).
+	Wipe *DeviceWipe `json:"wipe,omitempty"`
 }
 
 // LearningMode says until when, and for how many more devices, a user's new devices become trusted.
@@ -149,6 +151,8 @@ type LoginOutcome struct {
 	Device UserDevice
 	// Learned says the device was trusted now by learning mode, using one slot.
 	Learned bool
+	// Location says the device is a location's trusted device, which admits any active staff member of its school.
+	Location bool
 }
 
 // Login reasons the device step gives.
@@ -193,6 +197,11 @@ func (db *DB) AdmitDevice(ctx context.Context, u User, deviceID string, info Dev
 		case DeviceBlocked:
 			out.Reason = ReasonDeviceBlocked
 		default:
+			if located, err := db.locationTrusted(ctx, tx, u.SchoolID, deviceID); err != nil || located {
+				// A shared terminal's trust is the location's, not the person's: nothing is learnt for the user.
+				d.State, out.Location, out.Device = DeviceTrusted, located, d
+				return err
+			}
 			lm, err := db.learningMode(ctx, tx, u.ID)
 			if err != nil {
 				return err
@@ -262,13 +271,14 @@ func timeOrZero(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-const userDeviceColumns = `ud.user_id, ud.device_id, d.kind, d.secret_hash, ud.state, ud.nonce, ud.first_seen, ud.last_seen, ud.decided_at, ud.packet`
+const userDeviceColumns = `ud.user_id, ud.device_id, d.kind, d.secret_hash, ud.state, ud.nonce, ud.first_seen, ud.last_seen, ud.decided_at, ud.packet,
+	COALESCE((SELECT requested_at FROM device_wipes WHERE device_id = ud.device_id), 0), COALESCE((SELECT done_at FROM device_wipes WHERE device_id = ud.device_id), 0)`
 
 func scanUserDevice(s sealer, row rowScanner) (UserDevice, error) {
 	var d UserDevice
 	var secretHash, nonce, packet []byte
-	var first, last, decided int64
-	if err := row.Scan(&d.UserID, &d.DeviceID, &d.Kind, &secretHash, &d.State, &nonce, &first, &last, &decided, &packet); err != nil {
+	var first, last, decided, wipeRequested, wipeDone int64
+	if err := row.Scan(&d.UserID, &d.DeviceID, &d.Kind, &secretHash, &d.State, &nonce, &first, &last, &decided, &packet, &wipeRequested, &wipeDone); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return UserDevice{}, notFound("device")
 		}
@@ -282,6 +292,9 @@ func scanUserDevice(s sealer, row rowScanner) (UserDevice, error) {
 		return UserDevice{}, fmt.Errorf("decode device %s: %w", d.DeviceID, err)
 	}
 	d.FirstSeen, d.LastSeen, d.DecidedAt = timeOrZero(first), timeOrZero(last), timeOrZero(decided)
+	if d.Kind == DeviceDesktop {
+		d.Wipe = wipeOf(wipeRequested, wipeDone)
+	}
 	if d.State == DevicePending {
 		d.Code = securityCode(secretHash, nonce)
 	}
@@ -526,6 +539,15 @@ func (db *DB) UpdateDevice(ctx context.Context, a Actor, userID, deviceID string
 		}
 		if d.State != DeviceTrusted {
 			if err := endDeviceSessions(ctx, tx, userID, deviceID); err != nil {
+				return err
+			}
+		}
+		if d.State == DeviceBlocked && d.Kind == DeviceDesktop {
+			// A blocked desktop wipes itself at its next contact (LE4).
+			if err := db.requestWipe(ctx, tx, deviceID); err != nil {
+				return err
+			}
+			if d.Wipe, err = db.deviceWipe(ctx, tx, deviceID); err != nil {
 				return err
 			}
 		}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,16 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// loadCertificate loads the TLS certificate files and returns the hex SHA-256 of the leaf certificate (DER).
+func loadCertificate(certFile, keyFile string) (tls.Certificate, string, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, "", fmt.Errorf("load TLS certificate: %w", err)
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	return cert, hex.EncodeToString(sum[:]), nil
+}
+
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
 	if !cfg.TLS() && !isLoopback(cfg.Addr) && !cfg.AllowPlain {
 		return fmt.Errorf("refusing plain HTTP on %s: configure TLS (PULT_TLS_CERT/PULT_TLS_KEY or PULT_AUTOCERT), listen on loopback, or set PULT_ALLOW_PLAIN_HTTP=1 behind a TLS proxy", cfg.Addr)
@@ -47,9 +59,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher, TrustedProxies: cfg.Proxies}
+	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher, TrustedProxies: cfg.Proxies, PublicURL: cfg.PublicURL}
 	if !has {
 		scfg.SetupToken, _ = auth.NewToken()
+	}
+	var cert tls.Certificate
+	if cfg.TLS() && len(cfg.Autocert) == 0 {
+		// The license QR codes carry the certificate's fingerprint, which the desktop app pins (LE3).
+		if cert, scfg.CertFingerprint, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
 	}
 	srv := server.New(db, log, scfg)
 	hs := &http.Server{
@@ -69,11 +88,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 				Cache: autocert.DirCache(filepath.Join(cfg.DataDir, "autocert"))}
 			hs.TLSConfig = m.TLSConfig()
 		} else {
-			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-			if err != nil {
-				ln.Close()
-				return fmt.Errorf("load TLS certificate: %w", err)
-			}
 			hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
 		ln = tls.NewListener(ln, hs.TLSConfig)

@@ -109,6 +109,8 @@ func (s *Server) admitDevice(w http.ResponseWriter, r *http.Request, u store.Use
 			reason = "recovery_code"
 		case out.Learned:
 			reason = "learning_mode"
+		case out.Location:
+			reason = "location_license"
 		}
 		s.audit(r, store.AuditEntry{SchoolID: u.SchoolID, ActorID: u.ID, UserID: u.ID, DeviceID: deviceID, Action: "login", Outcome: store.OutcomeAllowed, Reason: reason})
 		return deviceID, true
@@ -232,6 +234,9 @@ func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request, a store.Ac
 		action = "device_" + string(d.State)
 	}
 	s.audit(r, store.AuditEntry{UserID: d.UserID, DeviceID: d.DeviceID, Action: action, Outcome: store.OutcomeDone})
+	if p.State != nil && d.State == store.DeviceBlocked && d.Wipe != nil && d.Wipe.DoneAt.IsZero() {
+		s.audit(r, store.AuditEntry{UserID: d.UserID, DeviceID: d.DeviceID, Action: "device_wipe_requested", Outcome: store.OutcomeDone})
+	}
 	schoolapi.WriteJSON(w, http.StatusOK, d)
 	return nil
 }

@@ -3,8 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -37,6 +39,8 @@ const indexHTML = "<!doctype html><title>Pult</title>"
 const (
 	desktopKey   = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 	desktopToken = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	// desktopSeed is the private half of desktopKey (RFC 8032's first test vector).
+	desktopSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 )
 
 // cheapHash keeps password hashing fast in tests; TestProductionHashCost holds the real cost to OWASP's minimum.
@@ -101,6 +105,8 @@ var fingerprintQueries = []string{
 	`SELECT * FROM ip_ranges ORDER BY school_id, user_id, cidr`,
 	`SELECT * FROM recovery_codes ORDER BY user_id, code_mac`,
 	`SELECT * FROM device_challenges ORDER BY challenge_hash`,
+	`SELECT * FROM licenses ORDER BY id`,
+	`SELECT * FROM device_wipes ORDER BY device_id`,
 }
 
 // fingerprint hashes the rows of the store's file, read from the file itself rather than through the store.
@@ -344,7 +350,37 @@ func MustHarness(tb testing.TB) *harness {
 	h.ids["$desktop"] = decodeJSON[struct{ DeviceID string }](tb, desktop).DeviceID
 	h.ids["$nextWeek"] = time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
 	mustDo(tb, h.adminA, "POST", "/api/v1/learning-mode", h.fillAll(map[string]any{"userIds": []string{"$t1"}, "until": "$nextWeek", "devices": 9}), http.StatusNoContent)
+	h.addLicenses(tb)
 	return h
+}
+
+// addLicenses gives school A two licenses: $license1 is T1's, with a pending desktop enrolled by its code
+// ($licenseCode) whose security code is $licenseSecurity; $license2 is held by nobody. The registered desktop
+// ($desktop) has signed a fresh challenge for its status ($statusChallenge, $statusSig) and another for its wipe
+// receipt ($wipedChallenge, $wipedSig).
+func (h *harness) addLicenses(tb testing.TB) {
+	tb.Helper()
+	created := decodeJSON[struct {
+		Licenses []struct{ ID, Code string }
+	}](tb, mustDo(tb, h.adminA, "POST", "/api/v1/licenses", map[string]int{"count": 2}, http.StatusCreated))
+	h.ids["$license1"], h.ids["$licenseCode"], h.ids["$license2"] = created.Licenses[0].ID, created.Licenses[0].Code, created.Licenses[1].ID
+	mustDo(tb, h.adminA, "PUT", h.fill("/api/v1/licenses/$license1/holder"), h.fillAll(map[string]string{"teacherId": "$t1"}), http.StatusOK)
+	pub, _, _ := ed25519.GenerateKey(nil)
+	token := sha256.Sum256(pub)
+	enrolled := mustDo(tb, h.anon, "POST", "/api/v1/devices/desktop/enroll", map[string]string{"licenseCode": h.ids["$licenseCode"],
+		"publicKey": base64.StdEncoding.EncodeToString(pub), "tokenHash": hex.EncodeToString(token[:]), "name": "Laptop", "platform": "Windows 11", "osUser": "lehrer"},
+		http.StatusCreated)
+	h.ids["$licenseSecurity"] = decodeJSON[struct{ SecurityCode string }](tb, enrolled).SecurityCode
+	seed, _ := hex.DecodeString(desktopSeed)
+	priv := ed25519.NewKeyFromSeed(seed)
+	for _, purpose := range []string{"status", "wiped"} {
+		challenge, _, err := h.db.NewChallenge(context.Background(), h.ids["$desktop"])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		h.ids["$"+purpose+"Challenge"] = challenge
+		h.ids["$"+purpose+"Sig"] = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, store.DeviceMessage(purpose, challenge)))
+	}
 }
 
 // fill replaces the placeholders of s with the harness's ids.

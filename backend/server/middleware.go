@@ -189,6 +189,21 @@ func (l *ipLimiter) allow(addr string) (bool, time.Duration) {
 	return true, 0
 }
 
+// peek says whether key has a token left, without taking it, or how long to wait for one.
+func (l *ipLimiter) peek(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	tokens := min(l.burst, b.tokens+float64(l.now().Sub(b.last))/float64(l.every))
+	if tokens < 1 {
+		return false, time.Duration((1 - tokens) * float64(l.every))
+	}
+	return true, 0
+}
+
 // clientIP is the address a request came from. X-Forwarded-For is believed only from configured proxies, and
 // only up to the first hop that is not one of them: anything left of that the client could have written itself.
 func (s *Server) clientIP(r *http.Request) string {

@@ -31,6 +31,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// UI overrides the embedded web UI (tests).
 	UI fs.FS
+	// PublicURL is the address people open, for printed links; empty: the origin of the request.
+	PublicURL string
+	// CertFingerprint is the hex SHA-256 of the TLS certificate when it comes from files; the license QR codes
+	// carry it so that the desktop app pins it. Empty with autocert or plain HTTP.
+	CertFingerprint string
 }
 
 // Server answers HTTP requests.
@@ -43,7 +48,9 @@ type Server struct {
 	// registrations bounds new device credentials per address, approvals an admin's code guesses.
 	registrations *ipLimiter
 	approvals     *ipLimiter
-	cop           *http.CrossOriginProtection
+	// licenseGuesses bounds wrong license codes per address.
+	licenseGuesses *ipLimiter
+	cop            *http.CrossOriginProtection
 
 	setupMu   sync.Mutex
 	setupHash []byte
@@ -62,7 +69,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	}
 	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
 		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
-		cop: http.NewCrossOriginProtection()}
+		licenseGuesses: newIPLimiter(10, time.Minute),
+		cop:            http.NewCrossOriginProtection()}
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
 	}
@@ -83,6 +91,16 @@ func (s *Server) register() {
 	rt.Handle("DELETE /api/v1/session", http.HandlerFunc(s.logout))
 	rt.Handle("POST /api/v1/devices/desktop", http.HandlerFunc(s.registerDesktop))
 	rt.Handle("POST /api/v1/devices/desktop/challenge", http.HandlerFunc(s.desktopChallenge))
+	rt.Handle("POST /api/v1/devices/desktop/enroll", http.HandlerFunc(s.enrollDesktop))
+	rt.Handle("POST /api/v1/devices/desktop/status", http.HandlerFunc(s.desktopStatus))
+	rt.Handle("POST /api/v1/devices/desktop/wiped", http.HandlerFunc(s.desktopWiped))
+	rt.Handle("GET /api/v1/licenses", schoolapi.ActorHandler(s.listLicenses))
+	rt.Handle("POST /api/v1/licenses", schoolapi.ActorHandler(s.createLicenses))
+	rt.Handle("GET /api/v1/licenses/sheet", schoolapi.ActorHandler(s.licenseSheet))
+	rt.Handle("PUT /api/v1/licenses/{id}/holder", schoolapi.ActorHandler(s.assignLicense))
+	rt.Handle("DELETE /api/v1/licenses/{id}/holder", schoolapi.ActorHandler(s.detachLicense))
+	rt.Handle("DELETE /api/v1/licenses/{id}", schoolapi.ActorHandler(s.deleteLicense))
+	rt.Handle("POST /api/v1/licenses/{id}/approve", schoolapi.ActorHandler(s.approveLicenseDevice))
 	rt.Handle("GET /api/v1/recovery-codes", schoolapi.ActorHandler(s.recoveryCodes))
 	rt.Handle("POST /api/v1/recovery-codes", schoolapi.ActorHandler(s.newRecoveryCodes))
 	rt.Handle("POST /api/v1/me/password", schoolapi.ActorHandler(s.changeOwnPassword))

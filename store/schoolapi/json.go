@@ -65,6 +65,8 @@ var statusOf = map[store.Code]int{
 	store.CodeDeviceBlocked:      http.StatusForbidden,
 	store.CodeOutsideIPRange:     http.StatusForbidden,
 	store.CodeDeviceProofInvalid: http.StatusUnauthorized,
+	store.CodeLicenseInvalid:     http.StatusNotFound,
+	store.CodeLicenseInUse:       http.StatusConflict,
 	store.CodeInternal:           http.StatusInternalServerError,
 	CodeInvalidJSON:              http.StatusBadRequest,
 	CodeUnknownField:             http.StatusBadRequest,

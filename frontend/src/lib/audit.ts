@@ -21,6 +21,13 @@ export const AUDIT_ACTIONS = [
   'ip_ranges_changed',
   'recovery_codes_created',
   'recovered_on_server',
+  'device_enrolled',
+  'device_wipe_requested',
+  'device_wiped',
+  'licenses_created',
+  'license_assigned',
+  'license_detached',
+  'license_deleted',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
@@ -39,6 +46,10 @@ export const AUDIT_REASONS = [
   'recovery_code',
   'wrong_recovery_code',
   'device_proof_invalid',
+  'teacher_license',
+  'location_license',
+  'license_invalid',
+  'license_in_use',
 ] as const
 export type AuditReason = (typeof AUDIT_REASONS)[number]
 
@@ -59,6 +70,13 @@ const actionKeys: Record<AuditAction, MessageKey> = {
   ip_ranges_changed: 'auditAction.ip_ranges_changed',
   recovery_codes_created: 'auditAction.recovery_codes_created',
   recovered_on_server: 'auditAction.recovered_on_server',
+  device_enrolled: 'auditAction.device_enrolled',
+  device_wipe_requested: 'auditAction.device_wipe_requested',
+  device_wiped: 'auditAction.device_wiped',
+  licenses_created: 'auditAction.licenses_created',
+  license_assigned: 'auditAction.license_assigned',
+  license_detached: 'auditAction.license_detached',
+  license_deleted: 'auditAction.license_deleted',
 }
 
 const reasonKeys: Record<AuditReason, MessageKey> = {
@@ -75,6 +93,10 @@ const reasonKeys: Record<AuditReason, MessageKey> = {
   recovery_code: 'auditReason.recovery_code',
   wrong_recovery_code: 'auditReason.wrong_recovery_code',
   device_proof_invalid: 'auditReason.device_proof_invalid',
+  teacher_license: 'auditReason.teacher_license',
+  location_license: 'auditReason.location_license',
+  license_invalid: 'auditReason.license_invalid',
+  license_in_use: 'auditReason.license_in_use',
 }
 
 const outcomeKeys: Record<string, MessageKey> = {

@@ -14,6 +14,7 @@ import {
   LOGIN_FAILURE_REASONS,
   loginStatusMessage,
   normalizeSecurityCode,
+  wipeMessage,
   withoutSecurityCode,
 } from './devices'
 import { de } from './i18n/de'
@@ -196,5 +197,19 @@ describe('dates for learning mode', () => {
   it('defaults the deadline to a week from today, across month ends', () => {
     expect(daysFromTodayIso(7, new Date(2026, 10, 28, 15, 0))).toBe('2026-12-05')
     expect(daysFromTodayIso(7, new Date(2026, 11, 29, 0, 5))).toBe('2027-01-05')
+  })
+})
+
+describe('wipe receipt', () => {
+  const at = (iso: string) => `<${iso}>`
+
+  it('is requested, then done', () => {
+    expect(wipeMessage(undefined, at)).toBeNull()
+    const requested = wipeMessage({ requestedAt: '2026-11-02T09:00:00Z' }, at)!
+    expect(inDe(requested)).toBe('Löschung angefordert · <2026-11-02T09:00:00Z>')
+    expect(inEn(requested)).toBe('Wipe requested · <2026-11-02T09:00:00Z>')
+    const done = wipeMessage({ requestedAt: '2026-11-02T09:00:00Z', doneAt: '2026-11-02T09:01:00Z' }, at)!
+    expect(inDe(done)).toBe('Gelöscht · <2026-11-02T09:01:00Z>')
+    expect(inEn(done)).toBe('Wiped · <2026-11-02T09:01:00Z>')
   })
 })

@@ -1,6 +1,6 @@
 // Trusted devices, learning mode and login status: the wording rules, kept out of the views so they can be tested.
 
-import type { AccountLearningMode, Device, DeviceKind, DeviceState, LearningMode } from './api/types'
+import type { AccountLearningMode, Device, DeviceKind, DeviceState, DeviceWipe, LearningMode } from './api/types'
 import { formatIsoDate, utcDateOf } from './dates'
 import type { MessageKey } from './i18n/de'
 import type { Message } from './i18n/errors'
@@ -119,4 +119,14 @@ export function learningModeShortMessage(
   const date = untilDate(lm.until, locale)
   if (lm.devicesLeft === null || lm.devicesLeft === undefined) return { key: 'learning.shortAny', params: { date } }
   return { key: 'learning.shortCount', params: { date, count: lm.devicesLeft } }
+}
+
+/**
+ * A desktop device's wipe receipt (DESIGN.md LE4): "Löschung angefordert · <time>" until the device confirmed it,
+ * then "Gelöscht · <time>"; null when no wipe was asked for. `format` words a timestamp.
+ */
+export function wipeMessage(wipe: DeviceWipe | null | undefined, format: (iso: string) => string): Message | null {
+  if (!wipe) return null
+  if (wipe.doneAt) return { key: 'devices.wipeDone', params: { time: format(wipe.doneAt) } }
+  return { key: 'devices.wipeRequested', params: { time: format(wipe.requestedAt) } }
 }

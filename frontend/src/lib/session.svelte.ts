@@ -1,6 +1,6 @@
 import { api } from './api/client'
 import type { ApiError } from './api/error'
-import type { User } from './api/types'
+import type { DesktopDevice, User } from './api/types'
 import { parseHash } from './router/routes'
 import { replaceRoute } from './router/router.svelte'
 
@@ -15,6 +15,8 @@ export const session = $state<{
   setupRequired: boolean
   user: User | null
   notice: SessionNotice
+  /** The desktop app's device (docs/desktop.md); null in a browser. */
+  device: DesktopDevice | null
 }>({
   loaded: false,
   loadError: null,
@@ -23,6 +25,7 @@ export const session = $state<{
   setupRequired: false,
   user: null,
   notice: null,
+  device: null,
 })
 
 /** The setup token, kept in memory only. */
@@ -54,6 +57,7 @@ export async function loadEnv(): Promise<void> {
     session.version = env.version
     session.setupRequired = env.setupRequired
     session.user = env.user ?? null
+    session.device = env.host === 'desktop' ? (env.device ?? null) : null
     session.loadError = null
   } catch (err) {
     session.loadError = err as ApiError

@@ -361,4 +361,29 @@ describe('ApiClient', () => {
       expect(securityCodeOf(err)).toBe('482-913-275')
     })
   })
+
+  describe('licenses', () => {
+    const license = { id: 'L1', code: 'ABCD-EFGH-JKMN-PQRS', holder: 'none', holderName: '', createdAt: '2026-11-02T08:00:00Z' }
+
+    it.each<[string, (c: ApiClient) => Promise<unknown>, () => Response, string, string, unknown]>([
+      ['createLicenses', (c) => c.createLicenses(3), json(201, { licenses: [license] }), 'POST', '/api/v1/licenses', { count: 3 }],
+      ['assign to a teacher', (c) => c.assignLicense('L 1', { teacherId: 'u1' }), json(200, license), 'PUT', '/api/v1/licenses/L%201/holder', { teacherId: 'u1' }],
+      ['assign to a location', (c) => c.assignLicense('L1', { location: 'Zimmer 12' }), json(200, license), 'PUT', '/api/v1/licenses/L1/holder', { location: 'Zimmer 12' }],
+      ['detachLicense', (c) => c.detachLicense('L1'), json(200, license), 'DELETE', '/api/v1/licenses/L1/holder', undefined],
+      ['deleteLicense', (c) => c.deleteLicense('L1'), () => new Response(null, { status: 204 }), 'DELETE', '/api/v1/licenses/L1', undefined],
+      ['approveLicenseDevice', (c) => c.approveLicenseDevice('L1', '482-913-275'), json(200, license), 'POST', '/api/v1/licenses/L1/approve', { code: '482-913-275' }],
+      ['licenseSheet', (c) => c.licenseSheet(['L1', 'L,2']), json(200, { schoolName: 'S', serverUrl: 'http://x', licenses: [] }), 'GET', '/api/v1/licenses/sheet?ids=L1,L%2C2', undefined],
+    ])('%s', async (_name, call, answer, method, url, body) => {
+      const { fetch, calls } = fakeFetch([answer])
+      await call(new ApiClient(fetch))
+      expect(calls[0].init?.method).toBe(method)
+      expect(calls[0].url).toBe(url)
+      expect(calls[0].init?.body === undefined ? undefined : JSON.parse(String(calls[0].init.body))).toEqual(body)
+    })
+
+    it('returns the new licenses', async () => {
+      const { fetch } = fakeFetch([json(201, { licenses: [license, { ...license, id: 'L2' }] })])
+      expect((await new ApiClient(fetch).createLicenses(2)).map((l) => l.id)).toEqual(['L1', 'L2'])
+    })
+  })
 })

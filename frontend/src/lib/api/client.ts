@@ -17,6 +17,9 @@ import type {
   ImportResult,
   IpRanges,
   Lesson,
+  License,
+  LicenseHolderInput,
+  LicenseSheet,
   LearningMode,
   LearningModeInput,
   LessonInput,
@@ -69,10 +72,17 @@ export class ApiClient {
   private readonly fetchFn: FetchLike
   private readonly base: string
   private unauthenticatedListener: ((err: ApiError) => void) | null = null
+  private readonly errorListeners = new Set<(err: ApiError) => void>()
 
   constructor(fetchFn?: FetchLike, base = '/api/v1') {
     this.fetchFn = fetchFn ?? ((input, init) => fetch(input, init))
     this.base = base
+  }
+
+  /** Calls `listener` with every failed answer (e.g. the desktop app's 423 `locked`); returns how to stop that. */
+  onError(listener: (err: ApiError) => void): () => void {
+    this.errorListeners.add(listener)
+    return () => this.errorListeners.delete(listener)
   }
 
   /** Called whenever an answer says the session is gone (401 `unauthenticated`). */
@@ -105,6 +115,7 @@ export class ApiClient {
     if (!res.ok) {
       const err = apiErrorFrom(res.status, parsed, res.headers.get('Retry-After'))
       if (err.code === 'unauthenticated') this.unauthenticatedListener?.(err)
+      for (const listener of this.errorListeners) listener(err)
       throw err
     }
     if (text !== '' && parsed === undefined) {
@@ -273,6 +284,39 @@ export class ApiClient {
   /** A new set of the admin's recovery codes; the old set stops working. */
   newRecoveryCodes(): Promise<NewRecoveryCodes> {
     return this.request('POST', '/recovery-codes')
+  }
+
+  // Licenses (admin)
+
+  licenses(): Promise<License[]> {
+    return this.list('/licenses')
+  }
+
+  async createLicenses(count: number): Promise<License[]> {
+    return (await this.request<{ licenses: License[] }>('POST', '/licenses', { count }))?.licenses ?? []
+  }
+
+  assignLicense(id: string, holder: LicenseHolderInput): Promise<License> {
+    return this.request('PUT', `/licenses/${enc(id)}/holder`, holder)
+  }
+
+  /** Takes the license from its holder and device; the device stays as it is. */
+  detachLicense(id: string): Promise<License> {
+    return this.request('DELETE', `/licenses/${enc(id)}/holder`)
+  }
+
+  deleteLicense(id: string): Promise<void> {
+    return this.request('DELETE', `/licenses/${enc(id)}`)
+  }
+
+  /** Trusts a license's pending device by the security code the person at it reads out. */
+  approveLicenseDevice(id: string, code: string): Promise<License> {
+    return this.request('POST', `/licenses/${enc(id)}/approve`, { code })
+  }
+
+  /** The printed sheet of the licenses, in this order, with their QR codes. */
+  licenseSheet(ids: string[]): Promise<LicenseSheet> {
+    return this.request('GET', `/licenses/sheet?ids=${ids.map(enc).join(',')}`)
   }
 
   // Courses and enrolment

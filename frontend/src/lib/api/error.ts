@@ -22,7 +22,16 @@ export const API_ERROR_CODES = [
   'last_admin',
   'import_invalid_rows',
   'conflict',
+  'license_invalid',
+  'license_in_use',
   'internal',
+  // The desktop app's own (docs/desktop.md).
+  'locked',
+  'needs_connection',
+  'wrong_pin',
+  'wiped',
+  'certificate_mismatch',
+  'wrong_phase',
 ] as const
 
 export const CLIENT_ERROR_CODES = ['network', 'unknown'] as const
@@ -40,6 +49,9 @@ export const FIELD_ERROR_CODES = [
   'not_enrolled',
   'unknown_value',
 ] as const
+
+/** Field error codes of a desktop PIN beyond the common ones (docs/desktop.md): `too_common`, and `mismatch` of `repeat`. */
+export const DESKTOP_FIELD_ERROR_CODES = ['too_common', 'mismatch'] as const
 
 /** File-level problems of a CSV import preview. */
 export const IMPORT_FILE_ERROR_CODES = ['empty', 'missing_header', 'missing_columns', 'unreadable', 'too_many_rows'] as const
@@ -99,6 +111,8 @@ function codeForStatus(status: number): string {
       return 'body_too_large'
     case 415:
       return 'unsupported_media_type'
+    case 423:
+      return 'locked'
     case 429:
       return 'too_many_attempts'
   }

@@ -17,6 +17,29 @@ export interface Env {
   version: string
   setupRequired: boolean
   user: User | null
+  /** Only in the desktop app (`host` is `"desktop"`): the device's phase and settings (docs/desktop.md). */
+  device?: DesktopDevice | null
+}
+
+/** The desktop app's phases (docs/desktop.md), in the order a new device goes through them. */
+export const DESKTOP_PHASES = ['welcome', 'connect', 'pending', 'login', 'pin', 'locked', 'ready'] as const
+export type DesktopPhase = (typeof DESKTOP_PHASES)[number]
+
+/** The desktop app's device: what `GET /api/v1/env` says beside the user, and every device route answers. */
+export interface DesktopDevice {
+  /** One of DESKTOP_PHASES; a newer app may send another. */
+  phase: DesktopPhase | (string & {})
+  language: string
+  /** The school's server, once the device is connected; "" before. */
+  server: string
+  /** The security code to read out to the admin, while `pending`. */
+  securityCode?: string
+  /** The school's name, once known (not in the contract's example; the app sends it). */
+  schoolName?: string
+  online: boolean
+  pinAttemptsLeft: number
+  idleTimeoutSeconds: number
+  pinMinLength: number
 }
 
 /** An admin's view of a user. */
@@ -85,6 +108,14 @@ export interface Device {
   code?: string
   /** Marks the browser the request came from (only on /me/devices). */
   current: boolean
+  /** A desktop device's remote wipe, once an admin blocked it. */
+  wipe?: DeviceWipe
+}
+
+/** The remote wipe of a desktop device: asked for when an admin blocked it, done when the device confirmed it. */
+export interface DeviceWipe {
+  requestedAt: string
+  doneAt?: string
 }
 
 /** What an admin may change of a device (a user may only rename it). */
@@ -256,4 +287,56 @@ export interface RecoveryCodesStatus {
 export interface NewRecoveryCodes {
   codes: string[]
   createdAt: string
+}
+
+export const LICENSE_HOLDERS = ['none', 'teacher', 'location'] as const
+export type LicenseHolder = (typeof LICENSE_HOLDERS)[number]
+
+/** The desktop device a license enrolled: the holding teacher's trust in it, or the location's. */
+export interface LicenseDevice {
+  id: string
+  state: DeviceState
+  name: string
+  platform: string
+  osUser: string
+  lastIp: string
+  firstSeen: string
+  lastSeen: string
+  decidedAt?: string
+  wipe?: DeviceWipe
+}
+
+/** A license: it enrolls one desktop device for a teacher or a location (a shared terminal). */
+export interface License {
+  id: string
+  /** XXXX-XXXX-XXXX-XXXX */
+  code: string
+  holder: LicenseHolder
+  /** The holding teacher, when `holder` is `teacher`. */
+  teacherId?: string
+  /** The teacher's display name or the location; "" when nobody holds it. */
+  holderName: string
+  createdAt: string
+  assignedAt?: string
+  device?: LicenseDevice
+}
+
+/** Who gets a license: a teacher (by id) or a location (by name). */
+export type LicenseHolderInput = { teacherId: string } | { location: string }
+
+/** One card of the printed sheet. */
+export interface SheetLicense extends License {
+  /** The content of the QR code: pult://enroll?server=…&code=…&fp=… */
+  link: string
+  /** The QR code as an SVG document, made by the server. */
+  qrSvg: string
+}
+
+/** What the printed sheet of licenses shows. */
+export interface LicenseSheet {
+  schoolName: string
+  serverUrl: string
+  /** Hex SHA-256 of the server's certificate, when it is pinned. */
+  fingerprint?: string
+  licenses: SheetLicense[]
 }

@@ -27,6 +27,9 @@ describe('parseHash', () => {
     ['#/admin/audit?action=login', { name: 'adminAudit' }],
     ['#/admin/ip-ranges', { name: 'adminIpRanges' }],
     ['#/admin/recovery-codes', { name: 'adminRecoveryCodes' }],
+    ['#/admin/licenses', { name: 'adminLicenses' }],
+    ['#/admin/licenses/sheet/L1,L2', { name: 'adminLicenseSheet', ids: ['L1', 'L2'] }],
+    ['#/admin/licenses/sheet/L1%2CL2,', { name: 'adminLicenseSheet', ids: ['L1', 'L2'] }],
     ['#/setup/s3cr3t-TOKEN_x', { name: 'setup', token: 's3cr3t-TOKEN_x' }],
     ['#/setup', { name: 'setup', token: '' }],
     ['/courses/a%20b', { name: 'course', id: 'a b' }],
@@ -55,6 +58,10 @@ describe('parseHash', () => {
     '#/admin/ip-ranges/U7',
     '#/admin/ipranges',
     '#/admin/recovery-codes/new',
+    '#/admin/licenses/L1',
+    '#/admin/licenses/sheet',
+    '#/admin/licenses/sheet/,',
+    '#/admin/licenses/other/L1',
   ])(
     '%s is not found',
     (hash) => {
@@ -88,6 +95,8 @@ describe('parseHash', () => {
       { name: 'adminAudit' },
       { name: 'adminIpRanges' },
       { name: 'adminRecoveryCodes' },
+      { name: 'adminLicenses' },
+      { name: 'adminLicenseSheet', ids: ['0190a5e4-0000-7000-8000-000000000000', 'b'] },
     ]
     for (const r of routes) expect(parseHash(hrefOf(r))).toEqual(r)
   })
@@ -102,5 +111,7 @@ describe('parseHash', () => {
     expect(isAdminRoute({ name: 'adminAudit' })).toBe(true)
     expect(isAdminRoute({ name: 'adminIpRanges' })).toBe(true)
     expect(isAdminRoute({ name: 'adminRecoveryCodes' })).toBe(true)
+    expect(isAdminRoute({ name: 'adminLicenses' })).toBe(true)
+    expect(isAdminRoute({ name: 'adminLicenseSheet', ids: ['x'] })).toBe(true)
   })
 })

@@ -18,6 +18,8 @@ export type Route =
   | { name: 'adminAudit' }
   | { name: 'adminIpRanges' }
   | { name: 'adminRecoveryCodes' }
+  | { name: 'adminLicenses' }
+  | { name: 'adminLicenseSheet'; ids: string[] }
   | { name: 'notFound'; path: string }
 
 function decode(segment: string): string | null {
@@ -59,6 +61,7 @@ export function parseHash(hash: string): Route {
         if (b === 'audit') return { name: 'adminAudit' }
         if (b === 'ip-ranges') return { name: 'adminIpRanges' }
         if (b === 'recovery-codes') return { name: 'adminRecoveryCodes' }
+        if (b === 'licenses') return { name: 'adminLicenses' }
         return notFound
       }
       if (id === null) return notFound
@@ -75,6 +78,10 @@ export function parseHash(hash: string): Route {
     case 4: {
       const id = decode(c)
       if (a === 'admin' && b === 'users' && d === 'devices' && id !== null) return { name: 'adminUserDevices', id }
+      if (a === 'admin' && b === 'licenses' && c === 'sheet') {
+        const ids = (decode(d) ?? '').split(',').filter((x) => x !== '')
+        if (ids.length > 0) return { name: 'adminLicenseSheet', ids }
+      }
       return notFound
     }
   }
@@ -121,6 +128,10 @@ export function hrefOf(route: Route): string {
       return '#/admin/ip-ranges'
     case 'adminRecoveryCodes':
       return '#/admin/recovery-codes'
+    case 'adminLicenses':
+      return '#/admin/licenses'
+    case 'adminLicenseSheet':
+      return `#/admin/licenses/sheet/${route.ids.map(e).join(',')}`
     case 'notFound':
       return '#' + route.path
   }
