@@ -718,6 +718,8 @@ func (db *DB) locationTrusted(ctx context.Context, q querier, schoolID, deviceID
 type DesktopStatus struct {
 	State        DeviceState `json:"state"`
 	SecurityCode string      `json:"securityCode,omitempty"`
+	// Policy is the school's, for a device that belongs to one.
+	Policy *DevicePolicy `json:"policy,omitempty"`
 }
 
 // DesktopDeviceStatus says where a desktop device stands (the caller has checked the device's proof). A wipe
@@ -725,6 +727,28 @@ type DesktopStatus struct {
 // gives it; one that logged in has its users' (blocked before trusted before pending before rejected). A device
 // that stands nowhere (replaced, removed, its location license detached) is rejected.
 func (db *DB) DesktopDeviceStatus(ctx context.Context, deviceID string) (DesktopStatus, error) {
+	st, err := db.desktopDeviceState(ctx, deviceID)
+	if err != nil || st.State == DeviceRejected {
+		return st, err
+	}
+	var schoolID string
+	err = db.read.QueryRowContext(ctx, `SELECT school_id FROM licenses WHERE device_id = ?
+		UNION ALL SELECT school_id FROM user_devices WHERE device_id = ? LIMIT 1`, deviceID, deviceID).Scan(&schoolID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return DesktopStatus{}, fmt.Errorf("read device's school: %w", err)
+	}
+	p, err := db.schoolPolicy(ctx, schoolID)
+	if err != nil {
+		return DesktopStatus{}, err
+	}
+	st.Policy = &p
+	return st, nil
+}
+
+func (db *DB) desktopDeviceState(ctx context.Context, deviceID string) (DesktopStatus, error) {
 	var secretHash []byte
 	var requested int64
 	err := db.read.QueryRowContext(ctx, `SELECT d.secret_hash, COALESCE(w.requested_at, 0) FROM devices d LEFT JOIN device_wipes w ON w.device_id = d.id

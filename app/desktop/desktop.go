@@ -35,12 +35,16 @@ const (
 	PhaseReady   = "ready"
 )
 
-// Policy defaults (LE5): the school may set other values; wrong PINs at most 10.
-const (
-	DefaultMaxPINAttempts = 5
-	MaxPINAttempts        = 10
-	DefaultIdleTimeout    = 10 * time.Minute
-)
+// DefaultIdleTimeout locks the app until the school's policy says otherwise (LE5).
+const DefaultIdleTimeout = store.DefaultIdleTimeoutMinutes * time.Minute
+
+// checkInEvery is how often a device in use asks the backend about itself: a device the school blocked wipes
+// itself within that time of its next contact, and changes arrive.
+const checkInEvery = time.Minute
+
+// contactTimeout bounds a check-in, which holds the app's lock: a backend that does not answer must not freeze
+// the window.
+const contactTimeout = 5 * time.Second
 
 // Config is what the app is started with.
 type Config struct {
@@ -82,6 +86,7 @@ type App struct {
 	db         *store.DB // open only while unlocked
 	local      *schoolapi.Routes
 	lastActive time.Time
+	lastCheck  time.Time   // the last check-in with the backend while unlocked
 	online     atomic.Bool // the backend answered the last contact
 }
 
@@ -148,10 +153,10 @@ func (a *App) phase() string {
 }
 
 func (a *App) maxPINAttempts() int {
-	if n := a.st.MaxPINAttempts; n > 0 && n <= MaxPINAttempts {
+	if n := a.st.MaxPINAttempts; n >= store.MinPINAttempts && n <= store.MaxPINAttempts {
 		return n
 	}
-	return DefaultMaxPINAttempts
+	return store.DefaultPINAttempts
 }
 
 func (a *App) idleTimeout() time.Duration {
@@ -159,6 +164,14 @@ func (a *App) idleTimeout() time.Duration {
 		return a.st.IdleTimeout
 	}
 	return DefaultIdleTimeout
+}
+
+// applyPolicy keeps the school's policy that came with the device's status; the caller holds a.mu and saves.
+func (a *App) applyPolicy(p *store.DevicePolicy) {
+	if p == nil || p.Check() != nil {
+		return
+	}
+	a.st.MaxPINAttempts, a.st.IdleTimeout = p.MaxPINAttempts, time.Duration(p.IdleTimeoutMinutes)*time.Minute
 }
 
 // save writes the state to the vault, opening the profile on first use.
@@ -282,6 +295,7 @@ func (a *App) routes() {
 	m.HandleFunc("POST /api/v1/device/pin", a.setPIN)
 	m.HandleFunc("POST /api/v1/device/unlock", a.unlock)
 	m.HandleFunc("POST /api/v1/device/lock", a.lock)
+	m.HandleFunc("POST /api/v1/device/activity", a.activity)
 	m.HandleFunc("POST /api/v1/device/pin/change", a.changePIN)
 	m.HandleFunc("POST /api/v1/session", a.login)
 	m.HandleFunc("DELETE /api/v1/session", a.logout)

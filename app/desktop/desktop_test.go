@@ -138,12 +138,20 @@ func TestIdleTimeoutLocks(t *testing.T) {
 	d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "")
 	d.clock.advance(9 * time.Minute) // 18 minutes since start, but only 9 since the last request
 	d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "")
+	// Typing a long note asks for no data; the UI reports the activity.
+	d.clock.advance(9 * time.Minute)
+	d.must(http.StatusNoContent, http.MethodPost, "/api/v1/device/activity", "")
+	d.clock.advance(9 * time.Minute)
+	d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "")
 	d.clock.advance(DefaultIdleTimeout + time.Second)
 	if st, m := d.call(http.MethodGet, "/api/v1/courses", ""); st != http.StatusLocked || errCode(m) != "locked" {
 		t.Fatalf("after the idle timeout: %d %v, want 423 locked", st, m)
 	}
 	if p := d.phase(); p != PhaseLocked {
 		t.Errorf("phase %q, want locked", p)
+	}
+	if st, m := d.call(http.MethodPost, "/api/v1/device/activity", ""); st != http.StatusLocked || errCode(m) != "locked" {
+		t.Errorf("activity while locked: %d %v, want 423 locked", st, m)
 	}
 }
 

@@ -215,9 +215,13 @@ func (a *App) enrollLogin(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// status asks the backend, while the device waits, whether the admin approved it.
+// status asks the backend, while the device waits, whether the admin approved it; in use, it checks in with
+// the backend every checkInEvery, so a blocked device wipes itself and changes arrive.
 func (a *App) status(w http.ResponseWriter, r *http.Request) {
 	a.handle(w, r, nil, func(ctx context.Context) error {
+		if a.phase() == PhaseReady && a.cfg.Now().Sub(a.lastCheck) >= checkInEvery {
+			return a.checkInLocked(ctx)
+		}
 		if a.phase() != PhasePending || a.client == nil {
 			return nil
 		}
@@ -232,6 +236,7 @@ func (a *App) status(w http.ResponseWriter, r *http.Request) {
 		switch st.State {
 		case "trusted":
 			a.st.Phase, a.st.SecurityCode = PhaseLogin, ""
+			a.applyPolicy(st.Policy)
 			return a.save()
 		case "blocked":
 			return a.remoteWipe(ctx)
@@ -465,28 +470,39 @@ func (a *App) unlock(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		a.lastActive = a.cfg.Now()
-		a.checkInLocked(ctx)
-		return nil
+		return a.checkInLocked(ctx)
 	})
 }
 
 // checkInLocked tells the backend the device is alive when it can: a blocked device learns it here and wipes
-// itself; a logged-in one fetches what changed.
-func (a *App) checkInLocked(ctx context.Context) {
+// itself (the answer is then 410 wiped); a trusted one takes the school's policy and fetches what changed.
+// Offline, nothing happens. The caller holds a.mu.
+func (a *App) checkInLocked(ctx context.Context) error {
 	if a.client == nil {
-		return
+		return nil
 	}
+	a.lastCheck = a.cfg.Now()
+	ctx, cancel := context.WithTimeout(ctx, contactTimeout)
+	defer cancel()
 	st, err := a.client.DeviceStatus(ctx, a.st.DeviceID, a.tokenHash(), a.signer())
 	if err != nil {
-		a.contact(ctx, err)
-		return
+		if err := a.contact(ctx, err); store.ErrorCode(err) == schoolapi.CodeWiped {
+			return err
+		}
+		return nil
 	}
 	a.online.Store(true)
 	if st.State == "blocked" {
-		a.remoteWipe(ctx)
-		return
+		return a.remoteWipe(ctx)
+	}
+	if st.Policy != nil {
+		a.applyPolicy(st.Policy)
+		if err := a.save(); err != nil {
+			return err
+		}
 	}
 	a.pullLocked(ctx)
+	return nil
 }
 
 func (a *App) lock(w http.ResponseWriter, r *http.Request) {
@@ -541,18 +557,10 @@ func (a *App) changePIN(w http.ResponseWriter, r *http.Request) {
 // data answers the UI's other API calls: school data from the local store, the rest from the backend. Nothing
 // is answered while the app is locked, and a request after the idle timeout locks it.
 func (a *App) data(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	if a.db != nil && a.cfg.Now().Sub(a.lastActive) > a.idleTimeout() {
-		a.lockLocked()
-		a.log.Info("locked after idle timeout")
-	}
-	if a.phase() != PhaseReady {
-		a.mu.Unlock()
-		schoolapi.WriteError(w, r, store.Errorf(schoolapi.CodeLocked, "Pult is locked; enter the PIN"))
+	if err := a.touch(); err != nil {
+		schoolapi.WriteError(w, r, err)
 		return
 	}
-	a.lastActive = a.cfg.Now()
-	a.mu.Unlock()
 
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -570,4 +578,29 @@ func (a *App) data(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.client.Forwarder(func(err error) { a.online.Store(err == nil) }).ServeHTTP(w, r)
+}
+
+// touch notes that the teacher uses the app, unless the idle timeout has passed since the last use: then the
+// app locks and the answer is 423 locked.
+func (a *App) touch() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.db != nil && a.cfg.Now().Sub(a.lastActive) > a.idleTimeout() {
+		a.lockLocked()
+		a.log.Info("locked after idle timeout")
+	}
+	if a.phase() != PhaseReady {
+		return store.Errorf(schoolapi.CodeLocked, "Pult is locked; enter the PIN")
+	}
+	a.lastActive = a.cfg.Now()
+	return nil
+}
+
+// activity keeps the app unlocked while the teacher types or reads without the UI asking for data.
+func (a *App) activity(w http.ResponseWriter, r *http.Request) {
+	if err := a.touch(); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

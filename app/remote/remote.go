@@ -245,6 +245,8 @@ func (c *Client) prove(ctx context.Context, deviceID, tokenHash string, sign Sig
 type Status struct {
 	State        string `json:"state"` // pending, trusted, rejected, blocked
 	SecurityCode string `json:"securityCode"`
+	// Policy is the school's device policy, once the device belongs to a school.
+	Policy *store.DevicePolicy `json:"policy"`
 }
 
 // DeviceStatus asks the backend whether the device was approved, with a signed proof.

@@ -378,7 +378,7 @@ func (s *Server) desktopChallenge(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
-	if ok, wait := s.limiter.allow(s.clientIP(r)); !ok {
+	if ok, wait := s.challenges.allow(in.DeviceID); !ok {
 		tooManyAttempts(w, r, wait)
 		return
 	}

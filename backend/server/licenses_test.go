@@ -405,3 +405,74 @@ func TestLicenseSheet(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitingDeviceNotLimitedByLogins: a device waiting for approval asks for a challenge every few seconds; it
+// keeps getting them when its address (a school's NAT) has used up its login attempts, while one device alone
+// cannot flood the challenge table.
+func TestWaitingDeviceNotLimitedByLogins(t *testing.T) {
+	w := newTrustWorld(t)
+	teacher := w.createTeacher("k.lehrer")
+	lic := w.createLicenses(1)[0]
+	w.assign(lic.ID, map[string]string{"teacherId": teacher})
+	app, _ := mustEnroll(t, w, lic.Code)
+	attacker := w.browser()
+	limited := false
+	for i := 0; i < 40 && !limited; i++ {
+		limited = attacker.login("k.lehrer", "wrong-password").status == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Fatal("forty wrong logins from one address were never limited")
+	}
+	if st := app.status(t); st.State != "pending" {
+		t.Errorf("status after the address's logins ran out: %+v", st)
+	}
+	asked := 1
+	for ; asked < 100; asked++ {
+		a := app.b.do("POST", "/api/v1/devices/desktop/challenge", map[string]string{"deviceId": app.id})
+		if a.status == http.StatusTooManyRequests {
+			if a.code() != "too_many_attempts" {
+				t.Errorf("limit: %d %s", a.status, a.body)
+			}
+			break
+		}
+		if a.status != http.StatusOK {
+			t.Fatalf("challenge %d: %d %s", asked, a.status, a.body)
+		}
+	}
+	if asked < 30 || asked >= 100 {
+		t.Errorf("one device got %d challenges in a burst, want the limit at about 30", asked)
+	}
+}
+
+// TestDevicePolicy: a school's device policy starts at 5 wrong PINs and 10 idle minutes, refuses values outside
+// its bounds without changing anything, and reaches the school's devices with their status.
+func TestDevicePolicy(t *testing.T) {
+	w := newTrustWorld(t)
+	teacher := w.createTeacher("k.lehrer")
+	lic := w.createLicenses(1)[0]
+	w.assign(lic.ID, map[string]string{"teacherId": teacher})
+	app, e := mustEnroll(t, w, lic.Code)
+	policy := func() string { return string(w.admin.do("GET", "/api/v1/device-policy", nil).body) }
+	if got := policy(); got != `{"maxPinAttempts":5,"idleTimeoutMinutes":10}`+"\n" {
+		t.Errorf("default policy: %s", got)
+	}
+	for _, bad := range []map[string]int{{"maxPinAttempts": 11, "idleTimeoutMinutes": 10}, {"maxPinAttempts": 2, "idleTimeoutMinutes": 10},
+		{"maxPinAttempts": 5, "idleTimeoutMinutes": 0}, {"maxPinAttempts": 5, "idleTimeoutMinutes": 241}} {
+		a := w.admin.do("PUT", "/api/v1/device-policy", bad)
+		if a.status != http.StatusUnprocessableEntity || !strings.Contains(string(a.body), `"out_of_range"`) {
+			t.Errorf("policy %v: %d %s", bad, a.status, a.body)
+		}
+	}
+	if got := policy(); !strings.Contains(got, `"maxPinAttempts":5`) {
+		t.Errorf("refused policies changed it: %s", got)
+	}
+	if a := w.admin.do("PUT", "/api/v1/device-policy", map[string]int{"maxPinAttempts": 7, "idleTimeoutMinutes": 3}); a.status != http.StatusOK {
+		t.Fatalf("set policy: %d %s", a.status, a.body)
+	}
+	w.admin.do("POST", "/api/v1/users/"+teacher+"/devices/approve", map[string]string{"code": e.SecurityCode})
+	a := app.b.do("POST", "/api/v1/devices/desktop/status", app.signed(t, "status"))
+	if !strings.Contains(string(a.body), `"state":"trusted","policy":{"maxPinAttempts":7,"idleTimeoutMinutes":3}`) {
+		t.Errorf("status: %d %s", a.status, a.body)
+	}
+	auditHas(t, w, "device_policy_changed,done,pin_attempts=7 idle_minutes=3")
+}

@@ -50,7 +50,10 @@ type Server struct {
 	approvals     *ipLimiter
 	// licenseGuesses bounds wrong license codes per address.
 	licenseGuesses *ipLimiter
-	cop            *http.CrossOriginProtection
+	// challenges bounds challenges per device: a waiting device asks for one every few seconds, so they cannot
+	// share the login attempts of its address (a school's NAT), yet no device may flood the challenge table.
+	challenges *ipLimiter
+	cop        *http.CrossOriginProtection
 
 	setupMu   sync.Mutex
 	setupHash []byte
@@ -69,8 +72,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	}
 	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
 		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
-		licenseGuesses: newIPLimiter(10, time.Minute),
-		cop:            http.NewCrossOriginProtection()}
+		licenseGuesses: newIPLimiter(10, time.Minute), challenges: newIPLimiter(30, time.Second),
+		cop: http.NewCrossOriginProtection()}
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
 	}
@@ -101,6 +104,8 @@ func (s *Server) register() {
 	rt.Handle("DELETE /api/v1/licenses/{id}/holder", schoolapi.ActorHandler(s.detachLicense))
 	rt.Handle("DELETE /api/v1/licenses/{id}", schoolapi.ActorHandler(s.deleteLicense))
 	rt.Handle("POST /api/v1/licenses/{id}/approve", schoolapi.ActorHandler(s.approveLicenseDevice))
+	rt.Handle("GET /api/v1/device-policy", schoolapi.ActorHandler(s.devicePolicy))
+	rt.Handle("PUT /api/v1/device-policy", schoolapi.ActorHandler(s.setDevicePolicy))
 	rt.Handle("GET /api/v1/recovery-codes", schoolapi.ActorHandler(s.recoveryCodes))
 	rt.Handle("POST /api/v1/recovery-codes", schoolapi.ActorHandler(s.newRecoveryCodes))
 	rt.Handle("POST /api/v1/me/password", schoolapi.ActorHandler(s.changeOwnPassword))

@@ -99,6 +99,7 @@ describe('audit actions', () => {
     ['device_blocked', 'Gerät gesperrt', 'Device blocked'],
     ['learning_mode_enabled', 'Lernmodus eingeschaltet', 'Learning mode turned on'],
     ['ip_ranges_changed', 'IP-Bereiche geändert', 'IP ranges changed'],
+    ['device_policy_changed', 'Geräterichtlinie geändert', 'Device policy changed'],
   ])('%s is "%s"', (action, german, english) => {
     expect(inDe(auditActionMessage(action))).toBe(german)
     expect(inEn(auditActionMessage(action))).toBe(english)
@@ -174,6 +175,12 @@ describe('audit reasons', () => {
     expect(inDe(auditReasonMessage('until 2027-01-12, 2 devices'))).toBe('until 2027-01-12, 2 devices')
     expect(inDe(auditReasonMessage('hasOwnProperty'))).toBe('hasOwnProperty')
     expect(inDe(auditReasonMessage(''))).toBe('')
+  })
+
+  it('words a changed device policy', () => {
+    expect(inDe(auditReasonMessage('pin_attempts=7 idle_minutes=3', 'device_policy_changed'))).toBe('7 PIN-Versuche, Sperre nach 3 Min.')
+    expect(inEn(auditReasonMessage('pin_attempts=7 idle_minutes=3', 'device_policy_changed'))).toBe('7 PIN attempts, lock after 3 min')
+    expect(inDe(auditReasonMessage('pin_attempts=7', 'device_policy_changed'))).toBe('pin_attempts=7')
   })
 
   it('names the role of a new account', () => {

@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS = [
   'license_assigned',
   'license_detached',
   'license_deleted',
+  'device_policy_changed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
@@ -77,6 +78,7 @@ const actionKeys: Record<AuditAction, MessageKey> = {
   license_assigned: 'auditAction.license_assigned',
   license_detached: 'auditAction.license_detached',
   license_deleted: 'auditAction.license_deleted',
+  device_policy_changed: 'auditAction.device_policy_changed',
 }
 
 const reasonKeys: Record<AuditReason, MessageKey> = {
@@ -132,6 +134,10 @@ export function auditOutcomeMessage(outcome: string): Message {
 export function auditReasonMessage(reason: string, action = ''): Message {
   if (Object.hasOwn(reasonKeys, reason)) return { key: reasonKeys[reason as AuditReason] }
   if (action === 'user_created' && Object.hasOwn(roleKeys, reason)) return { key: roleKeys[reason] }
+  const policy = /^pin_attempts=(\d+) idle_minutes=(\d+)$/.exec(reason)
+  if (action === 'device_policy_changed' && policy) {
+    return { key: 'auditReason.device_policy', params: { attempts: policy[1], minutes: policy[2] } }
+  }
   return raw(reason)
 }
 

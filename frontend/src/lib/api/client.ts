@@ -15,6 +15,7 @@ import type {
   ImportPreview,
   ImportRequest,
   ImportResult,
+  DevicePolicy,
   IpRanges,
   Lesson,
   License,
@@ -253,6 +254,14 @@ export class ApiClient {
   /** The address of the audit log as CSV for a plain download link (the browser sends the session cookie). */
   auditCsvHref(filter: AuditFilter, opts: { semicolon?: boolean } = {}): string {
     return this.base + '/audit.csv' + auditQuery(filter, { sep: opts.semicolon ? 'semicolon' : '' })
+  }
+
+  async devicePolicy(): Promise<DevicePolicy> {
+    return (await this.request<DevicePolicy>('GET', '/device-policy'))!
+  }
+
+  async setDevicePolicy(policy: DevicePolicy): Promise<DevicePolicy> {
+    return (await this.request<DevicePolicy>('PUT', '/device-policy', policy))!
   }
 
   async schoolIpRanges(): Promise<string[]> {

@@ -271,6 +271,12 @@ export interface AuditFilter {
   to?: string
 }
 
+/** What a school asks of its desktop devices: wrong PINs before the wipe (3–10) and idle minutes before the PIN (1–240). */
+export interface DevicePolicy {
+  maxPinAttempts: number
+  idleTimeoutMinutes: number
+}
+
 /** Allowed IP ranges (CIDR) of the school or of one user; empty allows every address. */
 export interface IpRanges {
   ranges: string[]

@@ -55,6 +55,11 @@ export class DesktopApi {
     return this.client.request('POST', '/device/lock')
   }
 
+  /** 204: the teacher is using the app, so its own idle timeout starts again; 423 locked if it had passed. */
+  activity(): Promise<void> {
+    return this.client.request('POST', '/device/activity')
+  }
+
   /** 204; a wrong current PIN counts like a wrong unlock. */
   changePin(current: string, pin: string, repeat: string): Promise<void> {
     return this.client.request('POST', '/device/pin/change', { current, pin, repeat })

@@ -23,6 +23,23 @@ describe('IdleTimer', () => {
     expect(onIdle).toHaveBeenCalledTimes(1)
   })
 
+  it('reports activity at most once a minute, and none without input', () => {
+    const onActivity = vi.fn()
+    const timer = new IdleTimer({ timeoutMs: 600_000, onIdle: () => {}, onActivity })
+    timer.start()
+    vi.advanceTimersByTime(120_000)
+    expect(onActivity).not.toHaveBeenCalled()
+    for (let i = 0; i < 100; i++) {
+      timer.activity()
+      vi.advanceTimersByTime(1000)
+    }
+    // Input over 100 seconds, starting two minutes after the start: reported at once and a minute later.
+    expect(onActivity).toHaveBeenCalledTimes(2)
+    timer.stop()
+    timer.activity()
+    expect(onActivity).toHaveBeenCalledTimes(2)
+  })
+
   it('starts the timeout again with every activity', () => {
     const onIdle = vi.fn()
     const timer = new IdleTimer({ timeoutMs: 1000, onIdle })

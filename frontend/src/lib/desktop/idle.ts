@@ -7,6 +7,12 @@ export interface IdleTimerOptions {
   /** How long without activity until `onIdle`; 0 or less never fires. */
   timeoutMs: number
   onIdle: () => void
+  /**
+   * Told of activity at most every `reportEveryMs` (default a minute): the app keeps its own idle timeout too, and
+   * typing a long note asks it for no data.
+   */
+  onActivity?: () => void
+  reportEveryMs?: number
   /** The clock; Date.now by default (fake timers replace it in tests). */
   now?: () => number
 }
@@ -20,7 +26,10 @@ export class IdleTimer {
   private readonly timeoutMs: number
   private readonly onIdle: () => void
   private readonly now: () => number
+  private readonly onActivity?: () => void
+  private readonly reportEveryMs: number
   private last = 0
+  private lastReport = 0
   private timer: ReturnType<typeof setTimeout> | null = null
   private running = false
 
@@ -28,6 +37,8 @@ export class IdleTimer {
     this.timeoutMs = opts.timeoutMs
     this.onIdle = opts.onIdle
     this.now = opts.now ?? (() => Date.now())
+    this.onActivity = opts.onActivity
+    this.reportEveryMs = opts.reportEveryMs ?? 60_000
   }
 
   get active(): boolean {
@@ -38,12 +49,18 @@ export class IdleTimer {
     if (this.running || !(this.timeoutMs > 0)) return
     this.running = true
     this.last = this.now()
+    this.lastReport = this.last
     this.schedule(this.timeoutMs)
   }
 
   /** Someone did something: the timeout starts again. */
   activity(): void {
-    if (this.running) this.last = this.now()
+    if (!this.running) return
+    this.last = this.now()
+    if (this.onActivity && this.last - this.lastReport >= this.reportEveryMs) {
+      this.lastReport = this.last
+      this.onActivity()
+    }
   }
 
   stop(): void {

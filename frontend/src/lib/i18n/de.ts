@@ -228,6 +228,15 @@ export const de = {
   'loginStatus.unknown_device': 'Unbekanntes Gerät',
   'loginStatus.unknown': 'Anmeldung abgelehnt ({code})',
 
+  'devicePolicy.title': 'Richtlinie für Desktop-Geräte',
+  'devicePolicy.intro': 'Gilt für alle Desktop-Geräte der Schule; sie übernehmen sie beim nächsten Kontakt mit dem Server.',
+  'devicePolicy.attempts': 'Falsche PINs bis zur Löschung',
+  'devicePolicy.attemptsHint': '3 bis 10 Versuche in Folge; danach löscht das Gerät alle Pult-Daten.',
+  'devicePolicy.idle': 'Sperre nach Inaktivität (Minuten)',
+  'devicePolicy.idleHint': '1 bis 240 Minuten ohne Eingabe; dann fragt Pult nach der PIN.',
+  'devicePolicy.save': 'Richtlinie speichern',
+  'devicePolicy.saved': 'Gespeichert: {attempts} PIN-Versuche, Sperre nach {minutes} Minuten.',
+
   'learningForm.title': 'Lernmodus einschalten',
   'learningForm.intro':
     'Bis zur Frist wird jedes neue Gerät, mit dem sich eine ausgewählte Person anmeldet, automatisch vertrauenswürdig – höchstens so viele wie angegeben.',
@@ -454,6 +463,7 @@ export const de = {
   'auditAction.license_assigned': 'Lizenz zugewiesen',
   'auditAction.license_detached': 'Lizenz gelöst',
   'auditAction.license_deleted': 'Lizenz gelöscht',
+  'auditAction.device_policy_changed': 'Geräterichtlinie geändert',
 
   'auditOutcome.allowed': 'erlaubt',
   'auditOutcome.refused': 'abgelehnt',
@@ -476,6 +486,7 @@ export const de = {
   'auditReason.location_license': 'Lizenz eines Standorts',
   'auditReason.license_invalid': 'Ungültiger Lizenzcode',
   'auditReason.license_in_use': 'Lizenz schon belegt',
+  'auditReason.device_policy': '{attempts} PIN-Versuche, Sperre nach {minutes} Min.',
 
   'ipRanges.title': 'IP-Bereiche',
   'ipRanges.intro':

@@ -228,6 +228,15 @@ export const en: Messages = {
   'loginStatus.unknown_device': 'Unknown device',
   'loginStatus.unknown': 'Login refused ({code})',
 
+  'devicePolicy.title': 'Policy for desktop devices',
+  'devicePolicy.intro': 'Applies to all desktop devices of the school; they take it over at their next contact with the server.',
+  'devicePolicy.attempts': 'Wrong PINs before the wipe',
+  'devicePolicy.attemptsHint': '3 to 10 attempts in a row; then the device erases all Pult data.',
+  'devicePolicy.idle': 'Lock after inactivity (minutes)',
+  'devicePolicy.idleHint': '1 to 240 minutes without input; then Pult asks for the PIN.',
+  'devicePolicy.save': 'Save policy',
+  'devicePolicy.saved': 'Saved: {attempts} PIN attempts, lock after {minutes} minutes.',
+
   'learningForm.title': 'Turn on learning mode',
   'learningForm.intro':
     'Until the deadline, every new device a selected person logs in from is trusted automatically – at most as many as given.',
@@ -451,6 +460,7 @@ export const en: Messages = {
   'auditAction.license_assigned': 'License assigned',
   'auditAction.license_detached': 'License detached',
   'auditAction.license_deleted': 'License deleted',
+  'auditAction.device_policy_changed': 'Device policy changed',
 
   'auditOutcome.allowed': 'allowed',
   'auditOutcome.refused': 'refused',
@@ -473,6 +483,7 @@ export const en: Messages = {
   'auditReason.location_license': 'A location’s license',
   'auditReason.license_invalid': 'Invalid license code',
   'auditReason.license_in_use': 'License already in use',
+  'auditReason.device_policy': '{attempts} PIN attempts, lock after {minutes} min',
 
   'ipRanges.title': 'IP ranges',
   'ipRanges.intro':

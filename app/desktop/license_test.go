@@ -1,0 +1,186 @@
+package desktop
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"testing"
+)
+
+// newLicense is a license the admin created and assigned to the world's teacher; it returns its id and code.
+func (w *world) newLicense() (id, code string) {
+	w.t.Helper()
+	st, m := w.adminCall(http.MethodPost, "/api/v1/licenses", `{"count":1}`)
+	if st != http.StatusCreated {
+		w.t.Fatalf("create license: %d %v", st, m)
+	}
+	l := m["licenses"].([]any)[0].(map[string]any)
+	id, code = l["id"].(string), l["code"].(string)
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/licenses/"+id+"/holder", `{"teacherId":"`+w.teacher.ID+`"}`); st != http.StatusOK {
+		w.t.Fatalf("assign license: %d %v", st, m)
+	}
+	return id, code
+}
+
+// enrollByLicense takes a fresh desk through the first run with a license code: the admin approves by the
+// security code the app shows, the teacher logs in and sets a PIN.
+func (d *desk) enrollByLicense(w *world, code, pin string) {
+	d.t.Helper()
+	d.must(http.StatusOK, http.MethodPut, "/api/v1/device/language", `{"language":"de"}`)
+	dev := d.must(http.StatusOK, http.MethodPost, "/api/v1/device/enroll", `{"server":"`+w.url+`","licenseCode":"`+code+`"}`)
+	sc, _ := dev["securityCode"].(string)
+	if dev["phase"] != PhasePending || len(sc) != 11 {
+		d.t.Fatalf("after enrolling: %v, want pending with a security code", dev)
+	}
+	if st, m := w.adminCall(http.MethodPost, "/api/v1/users/"+w.teacher.ID+"/devices/approve", `{"code":"`+sc+`"}`); st != http.StatusOK {
+		d.t.Fatalf("approve by code: %d %v", st, m)
+	}
+	if got := d.must(http.StatusOK, http.MethodGet, "/api/v1/device/status", "")["phase"]; got != PhaseLogin {
+		d.t.Fatalf("after the approval the phase is %v, want login", got)
+	}
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/session", `{"username":"t.one","password":"`+password+`"}`)
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/pin", `{"pin":"`+pin+`","repeat":"`+pin+`"}`)
+}
+
+// TestLicenseEnrollment: a device enrolled with a license code waits until the admin typed its security code,
+// learns the school's policy, and then counts wrong PINs by it.
+func TestLicenseEnrollment(t *testing.T) {
+	w := newWorld(t)
+	licenseID, code := w.newLicense()
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/device-policy", `{"maxPinAttempts":3,"idleTimeoutMinutes":2}`); st != http.StatusOK {
+		t.Fatalf("policy: %d %v", st, m)
+	}
+	dir := filepath.Join(t.TempDir(), "profile")
+	d := newDesk(t, dir, machine("tara"))
+	d.must(http.StatusOK, http.MethodPut, "/api/v1/device/language", `{"language":"de"}`)
+	if st, m := d.call(http.MethodPost, "/api/v1/device/enroll", `{"server":"`+w.url+`","licenseCode":"ABCD-EFGH-JKMN-PQRS"}`); st != http.StatusNotFound || errCode(m) != "license_invalid" {
+		t.Fatalf("an unknown license code: %d %v, want 404 license_invalid", st, m)
+	}
+	if p := d.phase(); p != PhaseConnect {
+		t.Fatalf("after an unknown code the phase is %q", p)
+	}
+	dev := d.must(http.StatusOK, http.MethodPost, "/api/v1/device/enroll", `{"server":"`+w.url+`","licenseCode":"`+code+`"}`)
+	sc := dev["securityCode"].(string)
+
+	// Waiting: polling changes nothing; a wrong code from the admin approves nothing; a restart keeps the wait.
+	if got := d.must(http.StatusOK, http.MethodGet, "/api/v1/device/status", ""); got["phase"] != PhasePending || got["securityCode"] != sc {
+		t.Fatalf("while waiting: %v", got)
+	}
+	wrong := "000-000-000"
+	if sc == wrong {
+		wrong = "000-000-001"
+	}
+	if st, _ := w.adminCall(http.MethodPost, "/api/v1/licenses/"+licenseID+"/approve", `{"code":"`+wrong+`"}`); st < 400 {
+		t.Fatalf("a wrong security code was accepted: %d", st)
+	}
+	d.restart()
+	if got := d.must(http.StatusOK, http.MethodGet, "/api/v1/device/status", "")["phase"]; got != PhasePending {
+		t.Fatalf("after a wrong code and a restart the phase is %v, want pending", got)
+	}
+	if st, m := d.call(http.MethodGet, "/api/v1/courses", ""); st != http.StatusLocked {
+		t.Errorf("school data while waiting: %d %v", st, m)
+	}
+	if st, m := w.adminCall(http.MethodPost, "/api/v1/licenses/"+licenseID+"/approve", `{"code":"`+sc+`"}`); st != http.StatusOK {
+		t.Fatalf("approve: %d %v", st, m)
+	}
+	dev = d.must(http.StatusOK, http.MethodGet, "/api/v1/device/status", "")
+	if dev["phase"] != PhaseLogin || dev["pinAttemptsLeft"] != float64(3) || dev["idleTimeoutSeconds"] != float64(120) {
+		t.Fatalf("after the approval: %v, want login with the school's policy (3 PINs, 120 s)", dev)
+	}
+	if st, m := d.call(http.MethodPost, "/api/v1/session", `{"username":"t.one","password":"wrong"}`); st != http.StatusUnauthorized || d.phase() != PhaseLogin {
+		t.Fatalf("a wrong password: %d %v (phase %s)", st, m, d.phase())
+	}
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/session", `{"username":"t.one","password":"`+password+`"}`)
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/pin", `{"pin":"`+goodPIN+`","repeat":"`+goodPIN+`"}`)
+	if items := d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "")["items"].([]any); len(items) != 1 {
+		t.Fatalf("courses after enrollment: %v", items)
+	}
+
+	// The school allows three wrong PINs.
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
+	for i := 1; i <= 2; i++ {
+		if st, m := d.call(http.MethodPost, "/api/v1/device/unlock", `{"pin":"99999`+string(rune('0'+i))+`"}`); st != http.StatusForbidden {
+			t.Fatalf("wrong PIN %d: %d %v", i, st, m)
+		}
+	}
+	if st, m := d.call(http.MethodPost, "/api/v1/device/unlock", `{"pin":"999993"}`); st != http.StatusGone || errCode(m) != "wiped" {
+		t.Fatalf("the third wrong PIN: %d %v, want 410 wiped", st, m)
+	}
+	if files := profileFiles(t, dir); len(files) != 0 {
+		t.Errorf("after the wipe the profile holds %v", files)
+	}
+}
+
+// TestRemoteBlockWipes: a device the school blocked wipes itself at its next contact — in use, at its regular
+// check-in; locked, when the PIN is entered — and the backend shows each wipe as done.
+func TestRemoteBlockWipes(t *testing.T) {
+	w := newWorld(t)
+	_, code1 := w.newLicense()
+	_, code2 := w.newLicense()
+	inUseDir, lockedDir := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	inUse, locked := newDesk(t, inUseDir, machine("tara")), newDesk(t, lockedDir, machine("tara-2"))
+	inUse.enrollByLicense(w, code1, goodPIN)
+	locked.enrollByLicense(w, code2, goodPIN)
+	locked.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
+
+	for _, d := range []*desk{inUse, locked} {
+		path := "/api/v1/users/" + w.teacher.ID + "/devices/" + d.app.st.DeviceID
+		if st, m := w.adminCall(http.MethodPatch, path, `{"state":"blocked"}`); st != http.StatusOK {
+			t.Fatalf("block: %d %v", st, m)
+		}
+	}
+	if st, m := inUse.call(http.MethodGet, "/api/v1/device/status", ""); st != http.StatusGone || errCode(m) != "wiped" {
+		t.Fatalf("the check-in after the block: %d %v, want 410 wiped", st, m)
+	}
+	if st, m := locked.call(http.MethodPost, "/api/v1/device/unlock", `{"pin":"`+goodPIN+`"}`); st != http.StatusGone || errCode(m) != "wiped" {
+		t.Fatalf("unlocking a blocked device: %d %v, want 410 wiped", st, m)
+	}
+	for _, d := range []*desk{inUse, locked} {
+		if files := profileFiles(t, d.dir); len(files) != 0 || d.phase() != PhaseWelcome {
+			t.Errorf("after the remote wipe: %v (phase %s)", files, d.phase())
+		}
+	}
+	_, m := w.adminCall(http.MethodGet, "/api/v1/users/"+w.teacher.ID+"/devices", "")
+	done := 0
+	for _, item := range m["items"].([]any) {
+		if wipe, _ := item.(map[string]any)["wipe"].(map[string]any); wipe != nil && wipe["doneAt"] != nil {
+			done++
+		}
+	}
+	if done != 2 {
+		t.Errorf("%d wipes shown as done, want 2: %v", done, m)
+	}
+}
+
+// TestPinnedCertificate: with the fingerprint from the license QR code the app talks only to the server with
+// that certificate; any other certificate is refused before the license code is sent.
+func TestPinnedCertificate(t *testing.T) {
+	w := newWorld(t)
+	_, code := w.newLicense()
+	tlsSrv := httptest.NewUnstartedServer(w.srv.Handler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	good := sha256.Sum256(tlsSrv.Certificate().Raw)
+	other := sha256.Sum256([]byte("another certificate"))
+	link := func(fp [32]byte) string {
+		q := url.Values{"server": {tlsSrv.URL}, "code": {code}, "fp": {hex.EncodeToString(fp[:])}}
+		return `{"link":"pult://enroll?` + q.Encode() + `"}`
+	}
+	d := newDesk(t, filepath.Join(t.TempDir(), "profile"), machine("tara"))
+	d.must(http.StatusOK, http.MethodPut, "/api/v1/device/language", `{"language":"de"}`)
+	if st, m := d.call(http.MethodPost, "/api/v1/device/enroll", link(other)); st != http.StatusBadGateway || errCode(m) != "certificate_mismatch" {
+		t.Fatalf("another certificate: %d %v, want 502 certificate_mismatch", st, m)
+	}
+	if p := d.phase(); p != PhaseConnect {
+		t.Fatalf("after the refusal the phase is %q", p)
+	}
+	if dev := d.must(http.StatusOK, http.MethodPost, "/api/v1/device/enroll", link(good)); dev["phase"] != PhasePending {
+		t.Fatalf("the pinned certificate: %v", dev)
+	}
+}
