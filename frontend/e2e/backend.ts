@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,7 +8,10 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 // The backend binary that `go tool task build` makes.
 export const backendBin = resolve(here, '../../build/bin/pult-backend')
-export const stateFile = resolve(here, '../test-results/e2e-state.json')
+// Global setup hands its backend to the tests and the teardown in this variable (Playwright's workers inherit the
+// runner's environment). A file would be shared by two runs in the same folder, and one run's teardown would then
+// stop the other run's backend.
+const stateVar = 'PULT_E2E_STATE'
 
 export interface E2EState {
   pid: number
@@ -17,7 +20,13 @@ export interface E2EState {
 }
 
 export function readState(): E2EState {
-  return JSON.parse(readFileSync(stateFile, 'utf8'))
+  const state = process.env[stateVar]
+  if (!state) throw new Error(`${stateVar} is not set: the e2e global setup did not run`)
+  return JSON.parse(state)
+}
+
+export function saveState(state: E2EState): void {
+  process.env[stateVar] = JSON.stringify(state)
 }
 
 // startBackend runs the real server on a fresh data folder. Its output goes to a log file inside that folder, so
