@@ -170,6 +170,7 @@ func (db *DB) UpdateCourse(ctx context.Context, a Actor, id string, p CoursePatc
 		if err != nil {
 			return err
 		}
+		teacher := c.TeacherID
 		if p.Name != nil {
 			c.Name = strings.TrimSpace(*p.Name)
 		}
@@ -185,7 +186,13 @@ func (db *DB) UpdateCourse(ctx context.Context, a Actor, id string, p CoursePatc
 		if err := db.checkTeacher(ctx, tx, a.SchoolID, &c); err != nil {
 			return err
 		}
-		return db.put(ctx, tx, s, a.SchoolID, KindCourse, c.ID, c.ID, "", c)
+		if err := db.put(ctx, tx, s, a.SchoolID, KindCourse, c.ID, c.ID, "", c); err != nil {
+			return err
+		}
+		if p.TeacherID != nil && *p.TeacherID != teacher {
+			return db.touchCourse(ctx, tx, s, a.SchoolID, c.ID) // the new teacher receives the course's records
+		}
+		return nil
 	})
 	if err != nil {
 		return CourseSummary{}, err

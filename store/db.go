@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -35,6 +36,9 @@ type DB struct {
 
 	writeStmts stmtCache
 	readStmts  stmtCache
+
+	// replica is set when the store copies a server's school (AdoptSchool): local changes then go to the outbox.
+	replica atomic.Bool
 
 	mu      sync.RWMutex
 	schools map[string]sealer // unwrapped school keys
@@ -88,6 +92,10 @@ func Open(ctx context.Context, path string, master Key) (*DB, error) {
 		return nil, err
 	}
 	db.clock = NewClock(node)
+	if err := db.loadReplica(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -53,6 +53,58 @@ func (db *DB) tombstoneID(ctx context.Context, tx *sql.Tx, s sealer, schoolID, i
 	return db.tombstone(ctx, tx, s, r)
 }
 
+// touch gives records the school's next sequence number without changing them, so that they reach replicas
+// whose cursor is past them but who may see them only now: a student newly enrolled in a teacher's course, or the
+// records of a course that went to another teacher.
+func (db *DB) touch(ctx context.Context, tx *sql.Tx, s sealer, schoolID string, recs ...*record) error {
+	for _, r := range recs {
+		if err := db.storeRecord(ctx, tx, s, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touchCourse touches everything a course's teacher receives of it: its lessons, their marks, its enrollments
+// and the enrolled students.
+func (db *DB) touchCourse(ctx context.Context, tx *sql.Tx, s sealer, schoolID, courseID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE school_id = ? AND scope_id = ? AND id != ?`, schoolID, courseID, courseID)
+	if err != nil {
+		return fmt.Errorf("list course records: %w", err)
+	}
+	var recs []*record
+	for rows.Next() {
+		r, err := openRecord(s, rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		recs = append(recs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list course records: %w", err)
+	}
+	var students []*record
+	for _, r := range recs {
+		if r.Kind != KindEnrollment || r.Deleted {
+			continue
+		}
+		e, err := decode[Enrollment](r)
+		if err != nil {
+			return err
+		}
+		st, err := db.loadRecord(ctx, tx, s, schoolID, e.StudentID)
+		if err != nil && ErrorCode(err) != CodeNotFound {
+			return err
+		}
+		if st != nil {
+			students = append(students, st)
+		}
+	}
+	return db.touch(ctx, tx, s, schoolID, append(recs, students...)...)
+}
+
 // liveIDs lists the ids of a kind's live records in a school without opening them.
 func liveIDs(ctx context.Context, q querier, schoolID, kind string) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id FROM records WHERE school_id = ? AND kind = ? AND deleted = 0`, schoolID, kind)

@@ -155,7 +155,10 @@ func (db *DB) putRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) er
 		r.Seq = old.Seq
 		return nil
 	}
-	return db.storeRecord(ctx, tx, s, r)
+	if err := db.storeRecord(ctx, tx, s, r); err != nil {
+		return err
+	}
+	return db.toOutbox(ctx, tx, r)
 }
 
 // storeRecord seals and writes a record as it is, with the school's next sequence number.

@@ -30,6 +30,10 @@ func (db *DB) AdoptSchool(ctx context.Context, sc School) error {
 		if err != nil {
 			return fmt.Errorf("adopt school: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO replica (school_id) VALUES (?) ON CONFLICT DO NOTHING`, sc.ID); err != nil {
+			return fmt.Errorf("adopt school: %w", err)
+		}
+		db.replica.Store(true)
 		return nil
 	})
 }

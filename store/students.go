@@ -195,11 +195,22 @@ func (db *DB) enroll(ctx context.Context, tx *sql.Tx, s sealer, a Actor, courseI
 	if _, err := db.course(ctx, tx, s, a, courseID); err != nil {
 		return err
 	}
-	if _, err := db.getRecord(ctx, tx, s, a.SchoolID, KindStudent, studentID); err != nil {
+	st, err := db.getRecord(ctx, tx, s, a.SchoolID, KindStudent, studentID)
+	if err != nil {
 		return err
 	}
 	e := Enrollment{ID: enrollmentID(courseID, studentID), CourseID: courseID, StudentID: studentID}
-	return db.put(ctx, tx, s, a.SchoolID, KindEnrollment, e.ID, courseID, courseID, e)
+	old, err := db.loadRecord(ctx, tx, s, a.SchoolID, e.ID)
+	if err != nil && ErrorCode(err) != CodeNotFound {
+		return err
+	}
+	if err := db.put(ctx, tx, s, a.SchoolID, KindEnrollment, e.ID, courseID, courseID, e); err != nil {
+		return err
+	}
+	if old == nil || old.Deleted {
+		return db.touch(ctx, tx, s, a.SchoolID, st) // the course's teacher receives the student from now on
+	}
+	return nil
 }
 
 // Unenroll removes a student from a course; admins only. The student's attendance marks stay with the lessons.
