@@ -40,6 +40,12 @@ type DB struct {
 	// replica is set when the store copies a server's school (AdoptSchool): local changes then go to the outbox.
 	replica atomic.Bool
 
+	// changed collects, per open write transaction, the schools whose records it wrote; after the commit the
+	// listener hears of them (the sync hub wakes its connections).
+	changedMu sync.Mutex
+	changed   map[*sql.Tx]map[string]bool
+	listener  atomic.Pointer[func(schoolID string)]
+
 	mu      sync.RWMutex
 	schools map[string]sealer // unwrapped school keys
 	// newSealer makes the sealer of a school key; the benchmark swaps it for a plaintext one to measure the cost
@@ -182,14 +188,47 @@ func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil {
+		if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	} else {
 		tx.Rollback()
-		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	db.changedMu.Lock()
+	schools := db.changed[tx]
+	delete(db.changed, tx)
+	db.changedMu.Unlock()
+	if l := db.listener.Load(); err == nil && l != nil {
+		for id := range schools {
+			(*l)(id)
+		}
 	}
-	return nil
+	return err
+}
+
+// noteChange remembers that tx wrote records of a school.
+func (db *DB) noteChange(tx *sql.Tx, schoolID string) {
+	db.changedMu.Lock()
+	defer db.changedMu.Unlock()
+	if db.changed == nil {
+		db.changed = map[*sql.Tx]map[string]bool{}
+	}
+	if db.changed[tx] == nil {
+		db.changed[tx] = map[string]bool{}
+	}
+	db.changed[tx][schoolID] = true
+}
+
+// OnChange sets the function that hears, after each commit, of every school whose records changed; nil stops it.
+// It runs on the writer's goroutine: it must not block.
+func (db *DB) OnChange(fn func(schoolID string)) {
+	if fn == nil {
+		db.listener.Store(nil)
+		return
+	}
+	db.listener.Store(&fn)
 }
 
 // querier is what read helpers need: a reader pool or a write transaction.

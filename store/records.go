@@ -187,6 +187,7 @@ func (db *DB) storeRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) 
 	if err != nil {
 		return fmt.Errorf("write record %s: %w", r.ID, err)
 	}
+	db.noteChange(tx, r.SchoolID)
 	return nil
 }
 

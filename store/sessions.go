@@ -64,6 +64,24 @@ func (db *DB) SessionUser(ctx context.Context, tokenHash []byte, idle, absolute 
 	return u, device, nil
 }
 
+// SessionAlive says whether a session is still live, without marking it as used: a browser's open sync
+// connection must not keep a shared PC's session from timing out.
+func (db *DB) SessionAlive(ctx context.Context, tokenHash []byte, idle, absolute time.Duration) error {
+	var created, seen int64
+	err := db.read.QueryRowContext(ctx, `SELECT created_at, last_seen_at FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&created, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Errorf(CodeUnauthenticated, "no session")
+	}
+	if err != nil {
+		return fmt.Errorf("read session: %w", err)
+	}
+	now := db.now()
+	if now.Sub(time.Unix(seen, 0)) > idle || now.Sub(time.Unix(created, 0)) > absolute {
+		return Errorf(CodeUnauthenticated, "session expired")
+	}
+	return nil
+}
+
 // DeleteSession ends one session.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return db.writeTx(ctx, func(tx *sql.Tx) error {

@@ -243,6 +243,15 @@ func checkEntity[T any](c *Change, check func(*T) (string, error)) error {
 	return nil
 }
 
+// Head is the school's latest sequence number: a connection that wants only what changes from now on starts there.
+func (db *DB) Head(ctx context.Context, schoolID string) (int64, error) {
+	var head int64
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM records WHERE school_id = ?`, schoolID).Scan(&head); err != nil {
+		return 0, fmt.Errorf("read head: %w", err)
+	}
+	return head, nil
+}
+
 // Replicas.
 
 // loadReplica notes whether this store copies a server's school: then local changes go to the outbox.

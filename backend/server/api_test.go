@@ -104,6 +104,7 @@ var routeMatrix = []matrixRow{
 	{"GET /api/v1/me/learning-mode", "/api/v1/me/learning-mode", "", loggedIn(ok), true},
 	{"DELETE /api/v1/me/learning-mode", "/api/v1/me/learning-mode", "", loggedIn(noContent), false},
 
+	{"GET /api/v1/sync", "/api/v1/sync", "", loggedIn(outcome{http.StatusUpgradeRequired, "upgrade_required"}), true},
 	{"GET /api/v1/changes", "/api/v1/changes", "", loggedIn(ok), true},
 	{"GET /api/v1/courses", "/api/v1/courses", "", loggedIn(ok), true},
 	{"POST /api/v1/courses", "/api/v1/courses", `{"name":"Cello C","subject":"Cello","teacherId":"$t1"}`,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strings"
@@ -20,8 +21,13 @@ func (s *Server) audit(r *http.Request, e store.AuditEntry) {
 		}
 	}
 	e.IP = s.clientIP(r)
+	s.writeAudit(r.Context(), e)
+}
+
+// writeAudit logs and stores an audit entry whose request details are filled in.
+func (s *Server) writeAudit(ctx context.Context, e store.AuditEntry) {
 	s.log.Info("audit", "action", e.Action, "outcome", e.Outcome, "reason", e.Reason, "actor", e.ActorID, "user", e.UserID, "device", e.DeviceID)
-	if err := s.db.Audit(r.Context(), e); err != nil {
+	if err := s.db.Audit(ctx, e); err != nil {
 		s.log.Error("audit log write failed", "action", e.Action, "err", err)
 	}
 }

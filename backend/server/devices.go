@@ -236,6 +236,7 @@ func (s *Server) updateDevice(w http.ResponseWriter, r *http.Request, a store.Ac
 	s.audit(r, store.AuditEntry{UserID: d.UserID, DeviceID: d.DeviceID, Action: action, Outcome: store.OutcomeDone})
 	if p.State != nil && d.State == store.DeviceBlocked && d.Wipe != nil && d.Wipe.DoneAt.IsZero() {
 		s.audit(r, store.AuditEntry{UserID: d.UserID, DeviceID: d.DeviceID, Action: "device_wipe_requested", Outcome: store.OutcomeDone})
+		s.wipeDevice(a.SchoolID, d.DeviceID)
 	}
 	schoolapi.WriteJSON(w, http.StatusOK, d)
 	return nil

@@ -33,6 +33,7 @@ func (s *Server) setDevicePolicy(w http.ResponseWriter, r *http.Request, a store
 	}
 	s.audit(r, store.AuditEntry{Action: "device_policy_changed", Outcome: store.OutcomeDone,
 		Reason: fmt.Sprintf("pin_attempts=%d idle_minutes=%d", p.MaxPINAttempts, p.IdleTimeoutMinutes)})
+	s.sendPolicy(a.SchoolID, p)
 	schoolapi.WriteJSON(w, http.StatusOK, p)
 	return nil
 }

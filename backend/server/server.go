@@ -54,6 +54,7 @@ type Server struct {
 	// share the login attempts of its address (a school's NAT), yet no device may flood the challenge table.
 	challenges *ipLimiter
 	cop        *http.CrossOriginProtection
+	hub        *hub
 
 	setupMu   sync.Mutex
 	setupHash []byte
@@ -73,7 +74,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
 		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
 		licenseGuesses: newIPLimiter(10, time.Minute), challenges: newIPLimiter(30, time.Second),
-		cop: http.NewCrossOriginProtection()}
+		cop: http.NewCrossOriginProtection(), hub: newHub()}
+	db.OnChange(s.hub.notify)
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
 	}
@@ -132,6 +134,7 @@ func (s *Server) register() {
 	rt.Handle("GET /api/v1/me/learning-mode", schoolapi.ActorHandler(s.learningMode))
 	rt.Handle("DELETE /api/v1/me/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
 	rt.Handle("DELETE /api/v1/users/{id}/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
+	rt.Handle("GET /api/v1/sync", http.HandlerFunc(s.syncHandler))
 	rt.Handle("GET /api/v1/changes", schoolapi.ActorHandler(s.changes))
 	schoolapi.Register(rt, s.db)
 	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.

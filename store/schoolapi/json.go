@@ -33,6 +33,7 @@ const (
 	CodeUnsupportedMediaType store.Code = "unsupported_media_type"
 	CodeCrossOrigin          store.Code = "cross_origin"
 	CodeMethodNotAllowed     store.Code = "method_not_allowed"
+	CodeUpgradeRequired      store.Code = "upgrade_required"
 )
 
 // Codes of the desktop app's in-process API (docs/desktop.md).
@@ -74,6 +75,7 @@ var statusOf = map[store.Code]int{
 	CodeUnsupportedMediaType:     http.StatusUnsupportedMediaType,
 	CodeCrossOrigin:              http.StatusForbidden,
 	CodeMethodNotAllowed:         http.StatusMethodNotAllowed,
+	CodeUpgradeRequired:          http.StatusUpgradeRequired,
 	CodeLocked:                   http.StatusLocked,
 	CodeNeedsConnection:          http.StatusServiceUnavailable,
 	CodeWrongPIN:                 http.StatusForbidden,

@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   'would_lock_out',
   'last_admin_device',
   'method_not_allowed',
+  'upgrade_required',
   'setup_token_invalid',
   'last_admin',
   'import_invalid_rows',

@@ -738,6 +738,7 @@ export const de = {
   'error.would_lock_out':
     'Diese IP-Bereiche schliessen Ihre eigene Adresse aus: Sie könnten sich danach nicht mehr anmelden.',
   'error.method_not_allowed': 'Diese Aktion ist hier nicht möglich.',
+  'error.upgrade_required': 'Diese Adresse ist nur für Sync-Verbindungen (WebSocket).',
   'error.last_admin_device':
     'Das ist das letzte Gerät, von dem aus sich eine Administrator:in anmelden kann. Erstellen Sie zuerst Wiederherstellungscodes.',
   'error.setup_token_invalid': 'Der Einrichtungslink ist ungültig oder abgelaufen.',

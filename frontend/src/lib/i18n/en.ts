@@ -721,6 +721,7 @@ export const en: Messages = {
   'error.too_many_attempts_wait': 'Too many attempts. Please try again in {seconds} seconds.',
   'error.setup_done': 'Pult is already set up.',
   'error.method_not_allowed': 'This action is not possible here.',
+  'error.upgrade_required': 'This address only takes sync connections (WebSocket).',
   'error.last_admin_device':
     'This is the last device from which an admin can log in. Create recovery codes first.',
   'error.would_lock_out': 'These IP ranges exclude your own address: you could not log in again afterwards.',
