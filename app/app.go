@@ -15,12 +15,16 @@ import (
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"pult/app/desktop"
 	"pult/app/identity"
 	"pult/app/profile"
 	"pult/frontend"
 )
+
+// ChangedEvent is the Wails event that tells the window that the local data changed.
+const ChangedEvent = "pult:changed"
 
 // Version is the app's version, set at build time.
 var Version = "0.1.0"
@@ -56,9 +60,19 @@ func Run() error {
 	if err != nil {
 		return fmt.Errorf("start desktop app: %w", err)
 	}
+	var stopWatch func()
 	return wails.Run(&options.App{
 		Title: "Pult", Width: 1280, Height: 860, MinWidth: 900, MinHeight: 600,
 		AssetServer: &assetserver.Options{Assets: frontend.Dist(), Handler: d},
-		OnShutdown:  func(context.Context) { d.Close() },
+		// The window learns of changes that sync brought as the event "pult:changed" (docs/desktop.md).
+		OnStartup: func(ctx context.Context) {
+			stopWatch = d.Watch(func() { runtime.EventsEmit(ctx, ChangedEvent) })
+		},
+		OnShutdown: func(context.Context) {
+			if stopWatch != nil {
+				stopWatch()
+			}
+			d.Close()
+		},
 	})
 }

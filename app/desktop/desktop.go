@@ -19,6 +19,7 @@ import (
 	"pult/app/pin"
 	"pult/app/profile"
 	"pult/app/remote"
+	"pult/app/syncclient"
 	"pult/store"
 	"pult/store/schoolapi"
 )
@@ -70,7 +71,6 @@ type state struct {
 	WrongPINs      int           `json:"wrongPins"`
 	MaxPINAttempts int           `json:"maxPinAttempts"`
 	IdleTimeout    time.Duration `json:"idleTimeout"`
-	Cursor         int64         `json:"cursor"`
 }
 
 // App is the desktop app's state and its handler.
@@ -88,6 +88,17 @@ type App struct {
 	lastActive time.Time
 	lastCheck  time.Time   // the last check-in with the backend while unlocked
 	online     atomic.Bool // the backend answered the last contact
+	sync       *syncRun    // the running sync client, while unlocked and logged in
+
+	watchMu  sync.Mutex
+	watchers map[int]func()
+	watchSeq int
+}
+
+// syncRun is one run of the sync client; cancel stops it (it winds down on its own).
+type syncRun struct {
+	client *syncclient.Client
+	cancel context.CancelFunc
 }
 
 // New opens the app's profile and state.
@@ -188,9 +199,11 @@ func (a *App) save() error {
 
 // lockLocked closes the store; the caller holds a.mu.
 func (a *App) lockLocked() error {
+	a.stopSyncLocked()
 	if a.db == nil {
 		return nil
 	}
+	a.db.OnChange(nil)
 	err := a.db.Close()
 	a.db, a.local = nil, nil
 	return err
@@ -296,6 +309,7 @@ func (a *App) routes() {
 	m.HandleFunc("POST /api/v1/device/unlock", a.unlock)
 	m.HandleFunc("POST /api/v1/device/lock", a.lock)
 	m.HandleFunc("POST /api/v1/device/activity", a.activity)
+	m.HandleFunc("GET /api/v1/device/events", a.events)
 	m.HandleFunc("POST /api/v1/device/pin/change", a.changePIN)
 	m.HandleFunc("POST /api/v1/session", a.login)
 	m.HandleFunc("DELETE /api/v1/session", a.logout)

@@ -1,6 +1,7 @@
 package desktop
 
 import (
+	"context"
 	"encoding/hex"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"pult/app/pin"
+	"pult/store"
 )
 
 const goodPIN = "481937"
@@ -219,3 +221,36 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		t.Errorf("after refused enrollments the phase is %q, want connect", p)
 	}
 }
+
+// TestOfflineEditsReachBackend: what the teacher does offline waits as pending changes and reaches the school's
+// server once it is back; what changes at the server meanwhile arrives in the app.
+func TestOfflineEditsReachBackend(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	d := newDesk(t, filepath.Join(t.TempDir(), "profile"), machine("tara"))
+	d.enrollByLogin(w, goodPIN)
+	w.stop()
+	lesson := d.must(http.StatusCreated, http.MethodPost, "/api/v1/courses/"+w.course+"/lessons", `{"date":"2026-11-30","topic":"Offline"}`)
+	id := lesson["id"].(string)
+	d.must(http.StatusOK, http.MethodPut, "/api/v1/lessons/"+id+"/attendance/"+w.students[1].ID, `{"status":"excused"}`)
+	eventually(t, "two pending changes while offline", func() bool {
+		s, _ := d.device()["sync"].(map[string]any)
+		return s["pending"] == float64(2) && s["online"] == false
+	})
+	if _, err := w.db.UpdateCourse(ctx, w.adminActor(), w.course, store.CoursePatch{Subject: ptr("Klavier")}); err != nil {
+		t.Fatal(err)
+	}
+	w.start()
+	eventually(t, "the offline lesson and mark at the server", func() bool {
+		l, err := w.db.Lesson(ctx, w.teacher.Actor(), id)
+		marks, _ := w.db.Attendance(ctx, w.teacher.Actor(), id)
+		return err == nil && l.Topic == "Offline" && len(marks) == 1 && marks[0].Status == store.Excused
+	})
+	eventually(t, "the server's change in the app, nothing pending", func() bool {
+		c := d.must(http.StatusOK, http.MethodGet, "/api/v1/courses/"+w.course, "")
+		s, _ := d.device()["sync"].(map[string]any)
+		return c["subject"] == "Klavier" && s["pending"] == float64(0)
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

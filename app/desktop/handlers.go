@@ -10,6 +10,7 @@ import (
 	"pult/app/identity"
 	"pult/app/pin"
 	"pult/app/remote"
+	"pult/app/syncclient"
 	"pult/store"
 	"pult/store/schoolapi"
 )
@@ -24,6 +25,8 @@ type deviceBody struct {
 	PINAttemptsLeft    int    `json:"pinAttemptsLeft"`
 	IdleTimeoutSeconds int    `json:"idleTimeoutSeconds"`
 	PINMinLength       int    `json:"pinMinLength"`
+	// Sync is the state of sync while the app is unlocked and connected to its school.
+	Sync *syncclient.Status `json:"sync,omitempty"`
 }
 
 type envBody struct {
@@ -46,6 +49,9 @@ func (a *App) deviceLocked() *deviceBody {
 	}
 	if a.st.User != nil {
 		d.SchoolName = a.st.User.SchoolName
+	}
+	if d.Sync = a.syncStatus(); d.Sync != nil && d.Sync.Online {
+		d.Online = true
 	}
 	return d
 }
@@ -362,7 +368,7 @@ func (a *App) setPIN(w http.ResponseWriter, r *http.Request) {
 		if err := a.openStore(ctx, key); err != nil {
 			return err
 		}
-		a.st.PIN, a.st.Phase, a.st.WrongPINs, a.st.Cursor = &wrapped, PhaseReady, 0, 0
+		a.st.PIN, a.st.Phase, a.st.WrongPINs = &wrapped, PhaseReady, 0
 		if err := a.save(); err != nil {
 			a.lockLocked()
 			return err
@@ -394,14 +400,22 @@ func (a *App) openStore(ctx context.Context, key store.Key) error {
 	return nil
 }
 
-// pullLocked fetches what changed at the backend since the cursor into the local store. Offline it does
-// nothing; the local data stays as it is.
+// pullLocked fetches what changed at the backend since the cursor into the local store, so the UI shows it at
+// once after the PIN, and then keeps the replica in sync in the background. Offline it does nothing; the local
+// data stays as it is and the sync client keeps trying.
 func (a *App) pullLocked(ctx context.Context) {
 	if a.client == nil || !a.client.LoggedIn() || a.db == nil {
 		return
 	}
+	defer a.startSyncLocked()
+	schoolID := a.st.User.SchoolID
 	for {
-		changes, err := a.client.Changes(ctx, a.st.Cursor)
+		cursor, err := a.db.Cursor(ctx, schoolID)
+		if err != nil {
+			a.log.Error("pull: read cursor", "err", err)
+			return
+		}
+		changes, err := a.client.Changes(ctx, cursor)
 		if err != nil {
 			a.contact(ctx, err)
 			a.log.Info("pull stopped", "code", store.ErrorCode(err))
@@ -410,13 +424,8 @@ func (a *App) pullLocked(ctx context.Context) {
 		if len(changes) == 0 {
 			return
 		}
-		if err := a.db.ApplyChanges(ctx, a.st.User.SchoolID, changes); err != nil {
+		if err := a.db.ApplyPulled(ctx, schoolID, changes, changes[len(changes)-1].Seq); err != nil {
 			a.log.Error("pull: apply changes", "err", err)
-			return
-		}
-		a.st.Cursor = changes[len(changes)-1].Seq
-		if err := a.save(); err != nil {
-			a.log.Error("pull: save cursor", "err", err)
 			return
 		}
 	}

@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // newLicense is a license the admin created and assigned to the world's teacher; it returns its id and code.
@@ -116,45 +118,63 @@ func TestLicenseEnrollment(t *testing.T) {
 	}
 }
 
-// TestRemoteBlockWipes: a device the school blocked wipes itself at its next contact — in use, at its regular
-// check-in; locked, when the PIN is entered — and the backend shows each wipe as done.
+// TestRemoteBlockWipes: a device the school blocked wipes itself — connected, within a second, told over its
+// sync connection; in use but without a connection, at its regular check-in; locked, when the PIN is entered —
+// and the backend shows each wipe as done.
 func TestRemoteBlockWipes(t *testing.T) {
 	w := newWorld(t)
-	_, code1 := w.newLicense()
-	_, code2 := w.newLicense()
-	inUseDir, lockedDir := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	inUse, locked := newDesk(t, inUseDir, machine("tara")), newDesk(t, lockedDir, machine("tara-2"))
-	inUse.enrollByLicense(w, code1, goodPIN)
-	locked.enrollByLicense(w, code2, goodPIN)
+	var desks []*desk
+	for i, user := range []string{"tara", "tara-2", "tara-3"} {
+		_, code := w.newLicense()
+		d := newDesk(t, filepath.Join(t.TempDir(), strconv.Itoa(i)), machine(user))
+		d.enrollByLicense(w, code, goodPIN)
+		desks = append(desks, d)
+	}
+	connected, unconnected, locked := desks[0], desks[1], desks[2]
+	eventually(t, "the first desk's sync connection", func() bool {
+		s, _ := connected.device()["sync"].(map[string]any)
+		return s["online"] == true
+	})
+	unconnected.app.mu.Lock()
+	unconnected.app.stopSyncLocked()
+	unconnected.app.mu.Unlock()
 	locked.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
 
-	for _, d := range []*desk{inUse, locked} {
+	for _, d := range desks {
 		path := "/api/v1/users/" + w.teacher.ID + "/devices/" + d.app.st.DeviceID
 		if st, m := w.adminCall(http.MethodPatch, path, `{"state":"blocked"}`); st != http.StatusOK {
 			t.Fatalf("block: %d %v", st, m)
 		}
 	}
-	if st, m := inUse.call(http.MethodGet, "/api/v1/device/status", ""); st != http.StatusGone || errCode(m) != "wiped" {
+	blocked := time.Now()
+	for len(profileFiles(t, connected.dir)) > 0 {
+		if time.Since(blocked) > time.Second {
+			t.Fatalf("the connected desk still holds %v a second after the block", profileFiles(t, connected.dir))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st, m := unconnected.call(http.MethodGet, "/api/v1/device/status", ""); st != http.StatusGone || errCode(m) != "wiped" {
 		t.Fatalf("the check-in after the block: %d %v, want 410 wiped", st, m)
 	}
 	if st, m := locked.call(http.MethodPost, "/api/v1/device/unlock", `{"pin":"`+goodPIN+`"}`); st != http.StatusGone || errCode(m) != "wiped" {
 		t.Fatalf("unlocking a blocked device: %d %v, want 410 wiped", st, m)
 	}
-	for _, d := range []*desk{inUse, locked} {
+	for _, d := range desks {
 		if files := profileFiles(t, d.dir); len(files) != 0 || d.phase() != PhaseWelcome {
 			t.Errorf("after the remote wipe: %v (phase %s)", files, d.phase())
 		}
 	}
-	_, m := w.adminCall(http.MethodGet, "/api/v1/users/"+w.teacher.ID+"/devices", "")
 	done := 0
-	for _, item := range m["items"].([]any) {
-		if wipe, _ := item.(map[string]any)["wipe"].(map[string]any); wipe != nil && wipe["doneAt"] != nil {
-			done++
+	eventually(t, "three wipes shown as done", func() bool {
+		_, m := w.adminCall(http.MethodGet, "/api/v1/users/"+w.teacher.ID+"/devices", "")
+		done = 0
+		for _, item := range m["items"].([]any) {
+			if wipe, _ := item.(map[string]any)["wipe"].(map[string]any); wipe != nil && wipe["doneAt"] != nil {
+				done++
+			}
 		}
-	}
-	if done != 2 {
-		t.Errorf("%d wipes shown as done, want 2: %v", done, m)
-	}
+		return done == 3
+	})
 }
 
 // TestPinnedCertificate: with the fingerprint from the license QR code the app talks only to the server with

@@ -117,6 +117,7 @@ func (w *world) serve(ln net.Listener) {
 func (w *world) stop() {
 	if w.http != nil {
 		w.http.Close()
+		w.srv.CloseSync()
 		w.http = nil
 	}
 }
@@ -128,6 +129,10 @@ func (w *world) start() {
 		w.t.Fatal(err)
 	}
 	w.serve(ln)
+}
+
+func (w *world) adminActor() store.Actor {
+	return store.Actor{UserID: w.adminID, SchoolID: w.schoolID, Role: store.RoleAdmin}
 }
 
 // adminCall is a request of the school's admin in a browser.
@@ -301,5 +306,17 @@ func grepProfile(t testing.TB, dir string, secrets ...[]byte) {
 				t.Errorf("%s holds %q in plaintext", filepath.Base(f), s)
 			}
 		}
+	}
+}
+
+// eventually waits until cond holds: sync runs in the background, so tests wait for what a user would see.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -24,8 +24,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"pult/store"
 	"pult/store/schoolapi"
+	"pult/store/syncproto"
 )
 
 // Client talks to one backend.
@@ -259,6 +262,29 @@ func (c *Client) DeviceStatus(ctx context.Context, deviceID, tokenHash string, s
 	var out Status
 	err = c.call(ctx, http.MethodPost, "/api/v1/devices/desktop/status", p, &out)
 	return out, err
+}
+
+// SyncProof signs a fresh challenge for a sync connection (docs/sync-protocol.md).
+func (c *Client) SyncProof(ctx context.Context, deviceID, tokenHash string, sign Signer) (*syncproto.Proof, error) {
+	p, err := c.prove(ctx, deviceID, tokenHash, sign, func(ch string) []byte { return store.DeviceMessage("sync", ch) })
+	if err != nil {
+		return nil, err
+	}
+	return &syncproto.Proof{DeviceID: deviceID, Challenge: p.Challenge, Signature: p.Signature, TokenHash: p.TokenHash}, nil
+}
+
+// DialSync opens the sync websocket with the client's session, through the same (pinned) transport.
+func (c *Client) DialSync(ctx context.Context) (*websocket.Conn, error) {
+	u := *c.base
+	u.Scheme = map[string]string{"https": "wss", "http": "ws"}[u.Scheme]
+	u.Path += syncproto.Path
+	hc := *c.http
+	hc.Timeout = 0 // the connection lives on; the dial itself ends with ctx
+	ws, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: &hc, CompressionMode: websocket.CompressionNoContextTakeover})
+	if err != nil {
+		return nil, connError(err)
+	}
+	return ws, nil
 }
 
 // Wiped sends the receipt of a remote wipe.

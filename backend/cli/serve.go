@@ -112,8 +112,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	err = hs.Shutdown(shutdownCtx)
 	srv.CloseSync() // hijacked sync connections are not the http.Server's to close
-	if err := hs.Shutdown(shutdownCtx); err != nil {
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

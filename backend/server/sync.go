@@ -42,7 +42,6 @@ const (
 type hub struct {
 	mu      sync.Mutex
 	schools map[string]map[*syncConn]struct{}
-	closed  bool
 }
 
 // syncConn is one device's or browser's open connection.
@@ -57,17 +56,13 @@ type syncConn struct {
 
 func newHub() *hub { return &hub{schools: map[string]map[*syncConn]struct{}{}} }
 
-func (h *hub) add(c *syncConn) bool {
+func (h *hub) add(c *syncConn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
 	if h.schools[c.schoolID] == nil {
 		h.schools[c.schoolID] = map[*syncConn]struct{}{}
 	}
 	h.schools[c.schoolID][c] = struct{}{}
-	return true
 }
 
 func (h *hub) remove(c *syncConn) {
@@ -107,11 +102,10 @@ func (h *hub) send(schoolID string, match func(*syncConn) bool, m syncproto.Mess
 	}
 }
 
-// closeAll ends every connection and refuses new ones: the server shuts down.
+// closeAll ends every open connection.
 func (h *hub) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.closed = true
 	for _, conns := range h.schools {
 		for c := range conns {
 			c.cancel()
@@ -119,7 +113,8 @@ func (h *hub) closeAll() {
 	}
 }
 
-// CloseSync ends the open sync connections, which http.Server.Shutdown does not track.
+// CloseSync ends the open sync connections, which http.Server.Shutdown does not track: call it once the
+// listener is closed, so no new ones come.
 func (s *Server) CloseSync() { s.hub.closeAll() }
 
 // wipeDevice tells a connected desktop device to wipe itself now (the admin blocked it).
@@ -206,9 +201,7 @@ func (s *Server) runSync(ctx context.Context, ws *websocket.Conn, c *syncConn, s
 			c.control <- syncproto.Message{Type: syncproto.TypeWipe}
 		}
 	}
-	if !s.hub.add(c) {
-		return context.Canceled
-	}
+	s.hub.add(c)
 	defer s.hub.remove(c)
 	if err := writeMessage(ctx, ws, syncproto.Message{Type: syncproto.TypeWelcome, Version: syncproto.Version, Policy: policy}); err != nil {
 		return err
