@@ -19,6 +19,9 @@ type Change struct {
 	Clocks   map[string]string          `json:"clocks"`
 	Deleted  bool                       `json:"deleted"`
 	Fields   map[string]json.RawMessage `json:"fields"`
+	// Bases are, in a push, the clock stamps that the device's changes of conflict-tracked fields were based on
+	// (store/conflicts.go).
+	Bases map[string]string `json:"bases,omitempty"`
 }
 
 // MaxChangesPage is the most changes one call of Changes returns.

@@ -109,6 +109,14 @@ type AttendanceMark struct {
 	LateMinutes int              `json:"lateMinutes"`
 	Comment     string           `json:"comment"`
 	UpdatedAt   time.Time        `json:"updatedAt"`
+	// Conflict is the status another device set at the same time, which lost (SD5); marking again resolves it.
+	Conflict *StatusConflict `json:"conflict,omitempty"`
+}
+
+// StatusConflict is an attendance status that lost against a concurrent change.
+type StatusConflict struct {
+	Status AttendanceStatus `json:"status"`
+	At     time.Time        `json:"at"`
 }
 
 func checkText(f FieldErrors, field, v string, required bool, maxLen int) {

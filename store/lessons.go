@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"sort"
 	"strings"
+	"time"
 )
 
 // LessonPatch changes a lesson; nil fields stay as they are.
@@ -147,6 +149,16 @@ func markFrom(r *record) (AttendanceMark, error) {
 		return AttendanceMark{}, err
 	}
 	m.UpdatedAt = r.updatedAt()
+	if c, ok := conflictsOf(r)["status"]; ok {
+		var status AttendanceStatus
+		if json.Unmarshal(c.Value, &status) == nil {
+			at := time.Time{}
+			if h, err := ParseHLC(c.At); err == nil {
+				at = time.UnixMilli(h.Wall).UTC()
+			}
+			m.Conflict = &StatusConflict{Status: status, At: at}
+		}
+	}
 	return m, nil
 }
 
@@ -217,6 +229,7 @@ func (db *DB) putMark(ctx context.Context, tx *sql.Tx, s sealer, schoolID, cours
 		return nil, err
 	}
 	delete(fields, "updatedAt") // derived from the clocks, not stored
+	delete(fields, "conflict")  // kept by the merge under conflictsField
 	r := &record{ID: attendanceID(m.LessonID, m.StudentID), SchoolID: schoolID, Kind: KindAttendance, ScopeID: courseID, ParentID: m.LessonID, Fields: fields}
 	if err := db.putRecord(ctx, tx, s, r); err != nil {
 		return nil, err

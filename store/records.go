@@ -121,6 +121,7 @@ func (db *DB) putRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) er
 		return Errorf(CodeConflict, "record %s exists with another kind", r.ID)
 	}
 	r.Clocks = map[string]string{}
+	keepConflicts(old, r)
 	changed := old == nil || old.Deleted != r.Deleted || old.ScopeID != r.ScopeID || old.ParentID != r.ParentID
 	var stamp string
 	nextStamp := func() string {
@@ -158,7 +159,7 @@ func (db *DB) putRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) er
 	if err := db.storeRecord(ctx, tx, s, r); err != nil {
 		return err
 	}
-	return db.toOutbox(ctx, tx, r)
+	return db.toOutbox(ctx, tx, old, r)
 }
 
 // storeRecord seals and writes a record as it is, with the school's next sequence number.

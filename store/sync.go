@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -75,7 +76,7 @@ func (db *DB) Ingest(ctx context.Context, a Actor, changes []Change) ([]PushResu
 				}
 				continue
 			}
-			if err := db.mergeRecord(ctx, tx, s, a.SchoolID, c, old); err != nil {
+			if err := db.mergeRecord(ctx, tx, s, a.SchoolID, c, old, true); err != nil {
 				return err
 			}
 			if err := db.widenScope(ctx, tx, s, a.SchoolID, c, old); err != nil {
@@ -123,12 +124,18 @@ func (r *record) change() *Change {
 	return &Change{ID: r.ID, Kind: r.Kind, ScopeID: r.ScopeID, ParentID: r.ParentID, Seq: r.Seq, Clocks: r.Clocks, Deleted: r.Deleted, Fields: r.Fields}
 }
 
-// mergeRecord merges one change into the record old (nil: none) and stores the result if it differs.
-func (db *DB) mergeRecord(ctx context.Context, tx *sql.Tx, s sealer, schoolID string, c *Change, old *record) error {
+// mergeRecord merges one change into the record old (nil: none) and stores the result if it differs. The server
+// (detect) also keeps the losing value of a concurrent change of a conflict-tracked field.
+func (db *DB) mergeRecord(ctx context.Context, tx *sql.Tx, s sealer, schoolID string, c *Change, old *record, detect bool) error {
 	if old != nil && old.Kind != c.Kind {
 		return Errorf(CodeConflict, "record %s exists with another kind", c.ID)
 	}
 	merged, changed := merge(old, schoolID, c)
+	if detect {
+		before := merged.Clocks[conflictsField]
+		withConflicts(old, c, merged, func() string { return db.clock.Now().String() })
+		changed = changed || merged.Clocks[conflictsField] != before
+	}
 	for _, stamp := range c.Clocks {
 		if h, err := ParseHLC(stamp); err == nil {
 			db.clock.Observe(h)
@@ -265,12 +272,27 @@ func (db *DB) loadReplica(ctx context.Context) error {
 }
 
 // toOutbox notes a local change of a replica's record; the caller stored it with its new sequence number.
-func (db *DB) toOutbox(ctx context.Context, tx *sql.Tx, r *record) error {
+// The stamps the change of a conflict-tracked field is based on stay those of its first local change since the
+// last acknowledgement: what the server held when the device last agreed with it.
+func (db *DB) toOutbox(ctx context.Context, tx *sql.Tx, old, r *record) error {
 	if !db.replica.Load() {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (record_id, school_id, seq) VALUES (?, ?, ?)
-		ON CONFLICT (record_id) DO UPDATE SET seq = excluded.seq`, r.ID, r.SchoolID, r.Seq)
+	bases, err := outboxBases(ctx, tx, r.ID)
+	if err != nil {
+		return err
+	}
+	for f, b := range basesOf(old, r) {
+		if _, ok := bases[f]; !ok {
+			bases[f] = b
+		}
+	}
+	raw, err := json.Marshal(bases)
+	if err != nil {
+		return fmt.Errorf("encode outbox bases: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (record_id, school_id, seq, bases) VALUES (?, ?, ?, ?)
+		ON CONFLICT (record_id) DO UPDATE SET seq = excluded.seq, bases = excluded.bases`, r.ID, r.SchoolID, r.Seq, string(raw))
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -287,7 +309,7 @@ func (db *DB) Outbox(ctx context.Context, schoolID string, limit int) ([]Change,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT r.id, r.school_id, r.kind, r.scope_id, r.parent_id, o.seq, r.clocks, r.deleted, r.packet
+	rows, err := db.read.QueryContext(ctx, `SELECT r.id, r.school_id, r.kind, r.scope_id, r.parent_id, o.seq, r.clocks, r.deleted, r.packet, o.bases
 		FROM outbox o JOIN records r ON r.id = o.record_id WHERE o.school_id = ? ORDER BY o.seq LIMIT ?`, schoolID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
@@ -297,17 +319,33 @@ func (db *DB) Outbox(ctx context.Context, schoolID string, limit int) ([]Change,
 	for rows.Next() {
 		// The row carries the outbox's sequence number, not the record's: it is not part of the packet's
 		// associated data, so the packet opens all the same.
-		r, err := openRecord(s, rows)
+		var bases string
+		r, err := openRecord(s, rowWith{rows, &bases})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *r.change())
+		c := r.change()
+		if err := json.Unmarshal([]byte(bases), &c.Bases); err != nil {
+			return nil, fmt.Errorf("decode outbox bases: %w", err)
+		}
+		if len(c.Bases) == 0 {
+			c.Bases = nil
+		}
+		out = append(out, *c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	return out, nil
 }
+
+// rowWith scans a record row followed by extra columns.
+type rowWith struct {
+	row   rowScanner
+	extra *string
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }
 
 // Pending counts a replica's changes that wait for the server.
 func (db *DB) Pending(ctx context.Context, schoolID string) (int, error) {
@@ -350,7 +388,7 @@ func (db *DB) ApplyPulled(ctx context.Context, schoolID string, changes []Change
 			if err != nil && ErrorCode(err) != CodeNotFound {
 				return err
 			}
-			if err := db.mergeRecord(ctx, tx, s, schoolID, c, old); err != nil {
+			if err := db.mergeRecord(ctx, tx, s, schoolID, c, old, false); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"pult/store"
 )
@@ -291,5 +292,93 @@ func TestLateScopeArrives(t *testing.T) {
 	}
 	if l, err := r.Lesson(ctx, f.t1, l2.ID); err != nil || l.Topic != "Übergabe" {
 		t.Errorf("the lesson of the course handed over: %+v %v", l, err)
+	}
+}
+
+// push sends a replica's whole outbox to the server as the actor and applies the answers.
+func push(tb testing.TB, f *fixture, r *store.DB, a store.Actor) {
+	tb.Helper()
+	ctx := context.Background()
+	for {
+		batch := outbox(tb, f, r)
+		if len(batch) == 0 {
+			return
+		}
+		res, err := f.db.Ingest(ctx, a, batch)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := r.Acknowledge(ctx, f.school.ID, res); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func markOf(tb testing.TB, db *store.DB, a store.Actor, lessonID string) store.AttendanceMark {
+	tb.Helper()
+	marks, err := db.Attendance(context.Background(), a, lessonID)
+	if err != nil || len(marks) != 1 {
+		tb.Fatalf("marks: %v %v", marks, err)
+	}
+	return marks[0]
+}
+
+// TestAttendanceConflict: two devices that change the same student's attendance while apart both keep the
+// later value, and the teacher sees the other one as a conflict until marking again; a change made after seeing
+// the other is no conflict.
+func TestAttendanceConflict(t *testing.T) {
+	ctx := context.Background()
+	f := mustFixture(t)
+	l, err := f.db.CreateLesson(ctx, f.t1, f.course1.ID, store.Lesson{Date: "2026-11-03"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := f.students[0].ID
+	if _, err := f.db.MarkAttendance(ctx, f.t1, l.ID, st, store.AttendanceMark{Status: store.Present}); err != nil {
+		t.Fatal(err)
+	}
+	laptop, tablet := mustReplica(t, f), mustReplica(t, f)
+	pullAll(t, f, laptop, f.t1)
+	pullAll(t, f, tablet, f.t1)
+	if _, err := laptop.MarkAttendance(ctx, f.t1, l.ID, st, store.AttendanceMark{Status: store.Excused}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // the tablet's change is the later one
+	if _, err := tablet.MarkAttendance(ctx, f.t1, l.ID, st, store.AttendanceMark{Status: store.Unexcused}); err != nil {
+		t.Fatal(err)
+	}
+	push(t, f, laptop, f.t1)
+	if m := markOf(t, f.db, f.t1, l.ID); m.Status != store.Excused || m.Conflict != nil {
+		t.Fatalf("after the first push: %+v", m)
+	}
+	push(t, f, tablet, f.t1)
+	pullAll(t, f, laptop, f.t1)
+	pullAll(t, f, tablet, f.t1)
+	for name, db := range map[string]*store.DB{"server": f.db, "laptop": laptop, "tablet": tablet} {
+		m := markOf(t, db, f.t1, l.ID)
+		if m.Status != store.Unexcused || m.Conflict == nil || m.Conflict.Status != store.Excused || m.Conflict.At.IsZero() {
+			t.Errorf("%s: %+v (conflict %+v), want unexcused with excused as the conflict", name, m, m.Conflict)
+		}
+	}
+
+	// The teacher decides on the laptop: the conflict is resolved everywhere.
+	if _, err := laptop.MarkAttendance(ctx, f.t1, l.ID, st, store.AttendanceMark{Status: store.Excused}); err != nil {
+		t.Fatal(err)
+	}
+	push(t, f, laptop, f.t1)
+	pullAll(t, f, tablet, f.t1)
+	for name, db := range map[string]*store.DB{"server": f.db, "laptop": laptop, "tablet": tablet} {
+		if m := markOf(t, db, f.t1, l.ID); m.Status != store.Excused || m.Conflict != nil {
+			t.Errorf("%s after resolving: %+v", name, m)
+		}
+	}
+
+	// The tablet, having seen that, changes again: no conflict.
+	if _, err := tablet.MarkAttendance(ctx, f.t1, l.ID, st, store.AttendanceMark{Status: store.Late, LateMinutes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	push(t, f, tablet, f.t1)
+	if m := markOf(t, f.db, f.t1, l.ID); m.Status != store.Late || m.Conflict != nil {
+		t.Errorf("a change after seeing the other: %+v", m)
 	}
 }
