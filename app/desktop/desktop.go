@@ -71,6 +71,10 @@ type state struct {
 	WrongPINs      int           `json:"wrongPins"`
 	MaxPINAttempts int           `json:"maxPinAttempts"`
 	IdleTimeout    time.Duration `json:"idleTimeout"`
+	OfflineGrace   time.Duration `json:"offlineGrace"`
+	WipeAfter      time.Duration `json:"wipeAfter"`
+	// LastContact is when the backend last answered (to the hour): the offline grace counts from it (LE4).
+	LastContact time.Time `json:"lastContact,omitzero"`
 }
 
 // App is the desktop app's state and its handler.
@@ -141,6 +145,9 @@ func (a *App) load() error {
 		}
 	}
 	a.log.Info("profile loaded", "phase", a.phase())
+	if a.st.PIN != nil && a.offlineFor() > a.wipeAfter() {
+		return a.wipeLocked("offline for longer than the school allows")
+	}
 	return nil
 }
 
@@ -182,7 +189,45 @@ func (a *App) applyPolicy(p *store.DevicePolicy) {
 	if p == nil || p.Check() != nil {
 		return
 	}
+	day := 24 * time.Hour
 	a.st.MaxPINAttempts, a.st.IdleTimeout = p.MaxPINAttempts, time.Duration(p.IdleTimeoutMinutes)*time.Minute
+	a.st.OfflineGrace, a.st.WipeAfter = time.Duration(p.OfflineGraceDays)*day, time.Duration(p.WipeAfterDays)*day
+}
+
+func (a *App) offlineGrace() time.Duration {
+	if a.st.OfflineGrace > 0 {
+		return a.st.OfflineGrace
+	}
+	return store.DefaultOfflineGraceDays * 24 * time.Hour
+}
+
+func (a *App) wipeAfter() time.Duration {
+	if a.st.WipeAfter > a.offlineGrace() {
+		return a.st.WipeAfter
+	}
+	return store.DefaultWipeAfterDays * 24 * time.Hour
+}
+
+// offlineFor is how long the backend has not been reached; zero before the first contact.
+func (a *App) offlineFor() time.Duration {
+	if a.st.LastContact.IsZero() {
+		return 0
+	}
+	return a.cfg.Now().Sub(a.st.LastContact)
+}
+
+// reached notes that the backend answered; the caller holds a.mu. The vault keeps the time to the hour, so
+// that a contact does not mean a disk write.
+func (a *App) reached() {
+	a.online.Store(true)
+	if now := a.cfg.Now(); now.Sub(a.st.LastContact) >= time.Hour || now.Before(a.st.LastContact) {
+		a.st.LastContact = now
+		if a.prof != nil {
+			if err := a.save(); err != nil {
+				a.log.Error("save last contact", "err", err)
+			}
+		}
+	}
 }
 
 // save writes the state to the vault, opening the profile on first use.
@@ -245,14 +290,14 @@ func (a *App) deviceInfo() remote.DeviceInfo {
 // blocked (LE4): the receipt goes back with the key still in memory. It returns the error to answer with.
 func (a *App) contact(ctx context.Context, err error) error {
 	switch store.ErrorCode(err) {
-	case schoolapi.CodeNeedsConnection:
-		a.online.Store(false)
+	case schoolapi.CodeNeedsConnection, schoolapi.CodeCertificateMismatch:
+		a.online.Store(false) // not the school's server, or none
 		return err
 	case store.CodeDeviceBlocked:
-		a.online.Store(true)
+		a.reached()
 		return a.remoteWipe(ctx)
 	}
-	a.online.Store(true)
+	a.reached()
 	return err
 }
 

@@ -174,7 +174,7 @@ func (a *App) enroll(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return a.contact(ctx, err)
 		}
-		a.online.Store(true)
+		a.reached()
 		a.client = client
 		a.st.Phase, a.st.Server, a.st.Fingerprint, a.st.DeviceID, a.st.Seed, a.st.SecurityCode =
 			PhasePending, client.Server(), fp, e.DeviceID, seed, e.SecurityCode
@@ -205,7 +205,7 @@ func (a *App) enrollLogin(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return a.contact(ctx, err)
 		}
-		a.online.Store(true)
+		a.reached()
 		a.client, a.st.Server, a.st.DeviceID, a.st.Seed = client, client.Server(), deviceID, seed
 		me, err := client.Login(ctx, in.Username, in.Password, deviceID, a.tokenHash(), a.deviceInfo(), a.signer())
 		switch {
@@ -225,6 +225,9 @@ func (a *App) enrollLogin(w http.ResponseWriter, r *http.Request) {
 // the backend every checkInEvery, so a blocked device wipes itself and changes arrive.
 func (a *App) status(w http.ResponseWriter, r *http.Request) {
 	a.handle(w, r, nil, func(ctx context.Context) error {
+		if s := a.syncStatus(); s != nil && s.Online {
+			a.reached()
+		}
 		if a.phase() == PhaseReady && a.cfg.Now().Sub(a.lastCheck) >= checkInEvery {
 			return a.checkInLocked(ctx)
 		}
@@ -238,7 +241,7 @@ func (a *App) status(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil // still waiting; the UI shows the device as offline
 		}
-		a.online.Store(true)
+		a.reached()
 		switch st.State {
 		case "trusted":
 			a.st.Phase, a.st.SecurityCode = PhaseLogin, ""
@@ -312,7 +315,7 @@ func (a *App) loginLocked(ctx context.Context, in loginInput) (*remote.Me, error
 	if err != nil {
 		return nil, a.contact(ctx, err)
 	}
-	a.online.Store(true)
+	a.reached()
 	if a.st.User != nil && a.st.User.ID != me.ID {
 		// The local data belongs to the device's teacher; another account must use its own device or a browser.
 		a.client.Logout(ctx)
@@ -471,6 +474,12 @@ func (a *App) unlock(w http.ResponseWriter, r *http.Request) {
 		if in.PIN == "" {
 			return &store.Error{Code: store.CodeInvalid, Message: "enter the PIN", Fields: map[string]string{"pin": store.FieldRequired}}
 		}
+		if a.offlineFor() > a.wipeAfter() {
+			if err := a.wipeLocked("offline for longer than the school allows"); err != nil {
+				return err
+			}
+			return store.Errorf(schoolapi.CodeWiped, "Pult did not reach the school's server for too long and erased its data")
+		}
 		key, err := a.tryPIN(in.PIN)
 		if err != nil {
 			return err
@@ -479,7 +488,14 @@ func (a *App) unlock(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		a.lastActive = a.cfg.Now()
-		return a.checkInLocked(ctx)
+		if err := a.checkInLocked(ctx); err != nil {
+			return err
+		}
+		if a.offlineFor() > a.offlineGrace() {
+			a.lockLocked()
+			return store.Errorf(schoolapi.CodeOfflineTooLong, "Pult has not reached the school's server for %d days; it unlocks once online", int(a.offlineFor().Hours()/24))
+		}
+		return nil
 	})
 }
 
@@ -500,7 +516,7 @@ func (a *App) checkInLocked(ctx context.Context) error {
 		}
 		return nil
 	}
-	a.online.Store(true)
+	a.reached()
 	if st.State == "blocked" {
 		return a.remoteWipe(ctx)
 	}

@@ -54,7 +54,7 @@ func (d *desk) enrollByLicense(w *world, code, pin string) {
 func TestLicenseEnrollment(t *testing.T) {
 	w := newWorld(t)
 	licenseID, code := w.newLicense()
-	if st, m := w.adminCall(http.MethodPut, "/api/v1/device-policy", `{"maxPinAttempts":3,"idleTimeoutMinutes":2}`); st != http.StatusOK {
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/device-policy", `{"maxPinAttempts":3,"idleTimeoutMinutes":2,"offlineGraceDays":14,"wipeAfterDays":90}`); st != http.StatusOK {
 		t.Fatalf("policy: %d %v", st, m)
 	}
 	dir := filepath.Join(t.TempDir(), "profile")
@@ -202,5 +202,42 @@ func TestPinnedCertificate(t *testing.T) {
 	}
 	if dev := d.must(http.StatusOK, http.MethodPost, "/api/v1/device/enroll", link(good)); dev["phase"] != PhasePending {
 		t.Fatalf("the pinned certificate: %v", dev)
+	}
+}
+
+// TestOfflineGrace: a device that has not reached the school's server for longer than the school's grace asks
+// for a connection after the right PIN, unlocks once online, and erases its data after the wipe period.
+func TestOfflineGrace(t *testing.T) {
+	w := newWorld(t)
+	_, code := w.newLicense()
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/device-policy", `{"maxPinAttempts":5,"idleTimeoutMinutes":10,"offlineGraceDays":1,"wipeAfterDays":3}`); st != http.StatusOK {
+		t.Fatalf("policy: %d %v", st, m)
+	}
+	dir := filepath.Join(t.TempDir(), "profile")
+	d := newDesk(t, dir, machine("tara"))
+	d.enrollByLicense(w, code, goodPIN)
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
+	w.stop()
+	d.clock.advance(20 * time.Hour)
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/unlock", `{"pin":"`+goodPIN+`"}`) // within the grace: offline is fine
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
+	d.clock.advance(6 * time.Hour)
+	if st, m := d.call(http.MethodPost, "/api/v1/device/unlock", `{"pin":"`+goodPIN+`"}`); st != http.StatusLocked || errCode(m) != "offline_too_long" {
+		t.Fatalf("unlock after 26 hours offline: %d %v, want 423 offline_too_long", st, m)
+	}
+	if dev := d.device(); dev["phase"] != PhaseLocked || dev["pinAttemptsLeft"] != float64(5) {
+		t.Fatalf("after the refusal: %v, want locked with every attempt left", dev)
+	}
+	w.start()
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/unlock", `{"pin":"`+goodPIN+`"}`)
+	d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "")
+
+	// Three days without the server: the next start erases everything.
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
+	w.stop()
+	d.clock.advance(73 * time.Hour)
+	d.restart()
+	if files := profileFiles(t, dir); len(files) != 0 || d.phase() != PhaseWelcome {
+		t.Errorf("after the wipe period: %v (phase %s)", files, d.phase())
 	}
 }

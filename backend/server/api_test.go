@@ -70,7 +70,7 @@ var routeMatrix = []matrixRow{
 	{"DELETE /api/v1/licenses/{id}", "/api/v1/licenses/$license2", "", roles{unauth, notFound, forbidden, forbidden, noContent}, false},
 	{"POST /api/v1/licenses/{id}/approve", "/api/v1/licenses/$license1/approve", `{"code":"$licenseSecurity"}`, roles{unauth, notFound, forbidden, forbidden, ok}, false},
 	{"GET /api/v1/device-policy", "/api/v1/device-policy", "", loggedIn(ok), true},
-	{"PUT /api/v1/device-policy", "/api/v1/device-policy", `{"maxPinAttempts":7,"idleTimeoutMinutes":5}`, roles{unauth, ok, forbidden, forbidden, ok}, false},
+	{"PUT /api/v1/device-policy", "/api/v1/device-policy", `{"maxPinAttempts":7,"idleTimeoutMinutes":5,"offlineGraceDays":14,"wipeAfterDays":90}`, roles{unauth, ok, forbidden, forbidden, ok}, false},
 	{"GET /api/v1/recovery-codes", "/api/v1/recovery-codes", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
 	{"POST /api/v1/recovery-codes", "/api/v1/recovery-codes", "", roles{unauth, created, forbidden, forbidden, created}, false},
 	{"POST /api/v1/me/password", "/api/v1/me/password", `{"currentPassword":"` + password + `","newPassword":"a brand new password"}`, loggedIn(noContent), false},

@@ -453,11 +453,14 @@ func TestDevicePolicy(t *testing.T) {
 	w.assign(lic.ID, map[string]string{"teacherId": teacher})
 	app, e := mustEnroll(t, w, lic.Code)
 	policy := func() string { return string(w.admin.do("GET", "/api/v1/device-policy", nil).body) }
-	if got := policy(); got != `{"maxPinAttempts":5,"idleTimeoutMinutes":10}`+"\n" {
+	if got := policy(); got != `{"maxPinAttempts":5,"idleTimeoutMinutes":10,"offlineGraceDays":14,"wipeAfterDays":90}`+"\n" {
 		t.Errorf("default policy: %s", got)
 	}
-	for _, bad := range []map[string]int{{"maxPinAttempts": 11, "idleTimeoutMinutes": 10}, {"maxPinAttempts": 2, "idleTimeoutMinutes": 10},
-		{"maxPinAttempts": 5, "idleTimeoutMinutes": 0}, {"maxPinAttempts": 5, "idleTimeoutMinutes": 241}} {
+	policyOf := func(pins, idle, grace, wipe int) map[string]int {
+		return map[string]int{"maxPinAttempts": pins, "idleTimeoutMinutes": idle, "offlineGraceDays": grace, "wipeAfterDays": wipe}
+	}
+	for _, bad := range []map[string]int{policyOf(11, 10, 14, 90), policyOf(2, 10, 14, 90), policyOf(5, 0, 14, 90), policyOf(5, 241, 14, 90),
+		policyOf(5, 10, 0, 90), policyOf(5, 10, 91, 120), policyOf(5, 10, 14, 14), policyOf(5, 10, 14, 366), {"maxPinAttempts": 5}} {
 		a := w.admin.do("PUT", "/api/v1/device-policy", bad)
 		if a.status != http.StatusUnprocessableEntity || !strings.Contains(string(a.body), `"out_of_range"`) {
 			t.Errorf("policy %v: %d %s", bad, a.status, a.body)
@@ -466,13 +469,13 @@ func TestDevicePolicy(t *testing.T) {
 	if got := policy(); !strings.Contains(got, `"maxPinAttempts":5`) {
 		t.Errorf("refused policies changed it: %s", got)
 	}
-	if a := w.admin.do("PUT", "/api/v1/device-policy", map[string]int{"maxPinAttempts": 7, "idleTimeoutMinutes": 3}); a.status != http.StatusOK {
+	if a := w.admin.do("PUT", "/api/v1/device-policy", policyOf(7, 3, 2, 30)); a.status != http.StatusOK {
 		t.Fatalf("set policy: %d %s", a.status, a.body)
 	}
 	w.admin.do("POST", "/api/v1/users/"+teacher+"/devices/approve", map[string]string{"code": e.SecurityCode})
 	a := app.b.do("POST", "/api/v1/devices/desktop/status", app.signed(t, "status"))
-	if !strings.Contains(string(a.body), `"state":"trusted","policy":{"maxPinAttempts":7,"idleTimeoutMinutes":3}`) {
+	if !strings.Contains(string(a.body), `"state":"trusted","policy":{"maxPinAttempts":7,"idleTimeoutMinutes":3,"offlineGraceDays":2,"wipeAfterDays":30}`) {
 		t.Errorf("status: %d %s", a.status, a.body)
 	}
-	auditHas(t, w, "device_policy_changed,done,pin_attempts=7 idle_minutes=3")
+	auditHas(t, w, "device_policy_changed,done,pin_attempts=7 idle_minutes=3 offline_days=2 wipe_days=30")
 }

@@ -32,7 +32,7 @@ func (s *Server) setDevicePolicy(w http.ResponseWriter, r *http.Request, a store
 		return err
 	}
 	s.audit(r, store.AuditEntry{Action: "device_policy_changed", Outcome: store.OutcomeDone,
-		Reason: fmt.Sprintf("pin_attempts=%d idle_minutes=%d", p.MaxPINAttempts, p.IdleTimeoutMinutes)})
+		Reason: fmt.Sprintf("pin_attempts=%d idle_minutes=%d offline_days=%d wipe_days=%d", p.MaxPINAttempts, p.IdleTimeoutMinutes, p.OfflineGraceDays, p.WipeAfterDays)})
 	s.sendPolicy(a.SchoolID, p)
 	schoolapi.WriteJSON(w, http.StatusOK, p)
 	return nil

@@ -44,6 +44,7 @@ const (
 	CodeWiped               store.Code = "wiped"
 	CodeCertificateMismatch store.Code = "certificate_mismatch"
 	CodeWrongPhase          store.Code = "wrong_phase"
+	CodeOfflineTooLong      store.Code = "offline_too_long"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -82,6 +83,7 @@ var statusOf = map[store.Code]int{
 	CodeWiped:                    http.StatusGone,
 	CodeCertificateMismatch:      http.StatusBadGateway,
 	CodeWrongPhase:               http.StatusConflict,
+	CodeOfflineTooLong:           http.StatusLocked,
 }
 
 // Status returns the HTTP status of an error code.

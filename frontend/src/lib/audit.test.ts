@@ -178,8 +178,13 @@ describe('audit reasons', () => {
   })
 
   it('words a changed device policy', () => {
-    expect(inDe(auditReasonMessage('pin_attempts=7 idle_minutes=3', 'device_policy_changed'))).toBe('7 PIN-Versuche, Sperre nach 3 Min.')
-    expect(inEn(auditReasonMessage('pin_attempts=7 idle_minutes=3', 'device_policy_changed'))).toBe('7 PIN attempts, lock after 3 min')
+    const reason = 'pin_attempts=7 idle_minutes=3 offline_days=14 wipe_days=90'
+    expect(inDe(auditReasonMessage(reason, 'device_policy_changed'))).toBe(
+      '7 PIN-Versuche, Sperre nach 3 Min., offline 14 Tage, Löschung nach 90 Tagen',
+    )
+    expect(inEn(auditReasonMessage(reason, 'device_policy_changed'))).toBe(
+      '7 PIN attempts, lock after 3 min, offline 14 days, erase after 90 days',
+    )
     expect(inDe(auditReasonMessage('pin_attempts=7', 'device_policy_changed'))).toBe('pin_attempts=7')
   })
 

@@ -134,9 +134,10 @@ export function auditOutcomeMessage(outcome: string): Message {
 export function auditReasonMessage(reason: string, action = ''): Message {
   if (Object.hasOwn(reasonKeys, reason)) return { key: reasonKeys[reason as AuditReason] }
   if (action === 'user_created' && Object.hasOwn(roleKeys, reason)) return { key: roleKeys[reason] }
-  const policy = /^pin_attempts=(\d+) idle_minutes=(\d+)$/.exec(reason)
+  const policy = /^pin_attempts=(\d+) idle_minutes=(\d+) offline_days=(\d+) wipe_days=(\d+)$/.exec(reason)
   if (action === 'device_policy_changed' && policy) {
-    return { key: 'auditReason.device_policy', params: { attempts: policy[1], minutes: policy[2] } }
+    const [, attempts, minutes, grace, wipe] = policy
+    return { key: 'auditReason.device_policy', params: { attempts, minutes, grace, wipe } }
   }
   return raw(reason)
 }

@@ -33,6 +33,7 @@ export const API_ERROR_CODES = [
   'wiped',
   'certificate_mismatch',
   'wrong_phase',
+  'offline_too_long',
 ] as const
 
 export const CLIENT_ERROR_CODES = ['network', 'unknown'] as const

@@ -271,10 +271,14 @@ export interface AuditFilter {
   to?: string
 }
 
-/** What a school asks of its desktop devices: wrong PINs before the wipe (3–10) and idle minutes before the PIN (1–240). */
+/** What a school asks of its desktop devices (docs/api.md, DevicePolicy). */
 export interface DevicePolicy {
   maxPinAttempts: number
   idleTimeoutMinutes: number
+  /** Days without reaching the server until the app locks until online again (1–90). */
+  offlineGraceDays: number
+  /** Days without reaching the server until the app erases its data (more than the grace, ≤ 365). */
+  wipeAfterDays: number
 }
 
 /** Allowed IP ranges (CIDR) of the school or of one user; empty allows every address. */

@@ -234,8 +234,12 @@ export const de = {
   'devicePolicy.attemptsHint': '3 bis 10 Versuche in Folge; danach löscht das Gerät alle Pult-Daten.',
   'devicePolicy.idle': 'Sperre nach Inaktivität (Minuten)',
   'devicePolicy.idleHint': '1 bis 240 Minuten ohne Eingabe; dann fragt Pult nach der PIN.',
+  'devicePolicy.grace': 'Offline erlaubt (Tage)',
+  'devicePolicy.graceHint': '1 bis 90 Tage ohne Verbindung zum Schulserver; danach lässt sich Pult erst wieder online entsperren.',
+  'devicePolicy.wipe': 'Löschen nach (Tagen offline)',
+  'devicePolicy.wipeHint': 'Mehr als die erlaubten Offline-Tage, höchstens 365; danach löscht das Gerät alle Pult-Daten.',
   'devicePolicy.save': 'Richtlinie speichern',
-  'devicePolicy.saved': 'Gespeichert: {attempts} PIN-Versuche, Sperre nach {minutes} Minuten.',
+  'devicePolicy.saved': 'Gespeichert: {attempts} PIN-Versuche, Sperre nach {minutes} Minuten, offline bis {grace} Tage, Löschung nach {wipe} Tagen.',
 
   'learningForm.title': 'Lernmodus einschalten',
   'learningForm.intro':
@@ -486,7 +490,7 @@ export const de = {
   'auditReason.location_license': 'Lizenz eines Standorts',
   'auditReason.license_invalid': 'Ungültiger Lizenzcode',
   'auditReason.license_in_use': 'Lizenz schon belegt',
-  'auditReason.device_policy': '{attempts} PIN-Versuche, Sperre nach {minutes} Min.',
+  'auditReason.device_policy': '{attempts} PIN-Versuche, Sperre nach {minutes} Min., offline {grace} Tage, Löschung nach {wipe} Tagen',
 
   'ipRanges.title': 'IP-Bereiche',
   'ipRanges.intro':
@@ -757,6 +761,8 @@ export const de = {
   'error.certificate_mismatch':
     'Der Server weist sich nicht so aus, wie es der QR-Code Ihrer Schule verlangt. Pult hat sich deshalb nicht verbunden. Fragen Sie Ihre Administration.',
   'error.wrong_phase': 'Das geht gerade nicht. Pult zeigt jetzt den aktuellen Schritt.',
+  'error.offline_too_long':
+    'Pult war zu lange nicht mit dem Schulserver verbunden. Verbinden Sie das Gerät mit dem Netz der Schule und geben Sie die PIN erneut ein.',
   'error.network': 'Keine Verbindung zum Server.',
   'error.unknown': 'Unerwarteter Fehler ({code}).',
 

@@ -234,8 +234,12 @@ export const en: Messages = {
   'devicePolicy.attemptsHint': '3 to 10 attempts in a row; then the device erases all Pult data.',
   'devicePolicy.idle': 'Lock after inactivity (minutes)',
   'devicePolicy.idleHint': '1 to 240 minutes without input; then Pult asks for the PIN.',
+  'devicePolicy.grace': 'Offline allowed (days)',
+  'devicePolicy.graceHint': '1 to 90 days without reaching the school server; after that Pult only unlocks online.',
+  'devicePolicy.wipe': 'Erase after (days offline)',
+  'devicePolicy.wipeHint': 'More than the offline days allowed, at most 365; after that the device erases all Pult data.',
   'devicePolicy.save': 'Save policy',
-  'devicePolicy.saved': 'Saved: {attempts} PIN attempts, lock after {minutes} minutes.',
+  'devicePolicy.saved': 'Saved: {attempts} PIN attempts, lock after {minutes} minutes, offline up to {grace} days, erase after {wipe} days.',
 
   'learningForm.title': 'Turn on learning mode',
   'learningForm.intro':
@@ -483,7 +487,7 @@ export const en: Messages = {
   'auditReason.location_license': 'A location’s license',
   'auditReason.license_invalid': 'Invalid license code',
   'auditReason.license_in_use': 'License already in use',
-  'auditReason.device_policy': '{attempts} PIN attempts, lock after {minutes} min',
+  'auditReason.device_policy': '{attempts} PIN attempts, lock after {minutes} min, offline {grace} days, erase after {wipe} days',
 
   'ipRanges.title': 'IP ranges',
   'ipRanges.intro':
@@ -740,6 +744,8 @@ export const en: Messages = {
   'error.certificate_mismatch':
     'The server does not identify itself as your school\'s QR code requires, so Pult did not connect. Ask your admin.',
   'error.wrong_phase': 'That is not possible right now. Pult now shows the current step.',
+  'error.offline_too_long':
+    'Pult has not reached the school\'s server for too long. Connect the device to the network and enter the PIN again.',
   'error.network': 'No connection to the server.',
   'error.unknown': 'Unexpected error ({code}).',
 
