@@ -63,6 +63,23 @@ type UserDevice struct {
 	Current bool `json:"current"`
 	// Wipe is a desktop device's remote wipe, once an admin asked for it (LE4).
 	Wipe *DeviceWipe `json:"wipe,omitempty"`
+	// A desktop device's inventory from its last sync connection (DP1).
+	AppVersion string    `json:"appVersion,omitempty"`
+	OS         string    `json:"os,omitempty"`
+	LastSync   time.Time `json:"lastSync,omitzero"`
+}
+
+// NoteSync records a desktop device's inventory and the time of its sync.
+func (db *DB) NoteSync(ctx context.Context, deviceID, appVersion, os string) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO device_inventory (device_id, app_version, os, last_sync) VALUES (?, ?, ?, ?)
+			ON CONFLICT (device_id) DO UPDATE SET app_version = excluded.app_version, os = excluded.os, last_sync = excluded.last_sync`,
+			deviceID, appVersion, os, db.now().Unix())
+		if err != nil {
+			return fmt.Errorf("note sync: %w", err)
+		}
+		return nil
+	})
 }
 
 // LearningMode says until when, and for how many more devices, a user's new devices become trusted.
@@ -272,13 +289,16 @@ func timeOrZero(sec int64) time.Time {
 }
 
 const userDeviceColumns = `ud.user_id, ud.device_id, d.kind, d.secret_hash, ud.state, ud.nonce, ud.first_seen, ud.last_seen, ud.decided_at, ud.packet,
-	COALESCE((SELECT requested_at FROM device_wipes WHERE device_id = ud.device_id), 0), COALESCE((SELECT done_at FROM device_wipes WHERE device_id = ud.device_id), 0)`
+	COALESCE((SELECT requested_at FROM device_wipes WHERE device_id = ud.device_id), 0), COALESCE((SELECT done_at FROM device_wipes WHERE device_id = ud.device_id), 0),
+	COALESCE((SELECT app_version FROM device_inventory WHERE device_id = ud.device_id), ''), COALESCE((SELECT os FROM device_inventory WHERE device_id = ud.device_id), ''),
+	COALESCE((SELECT last_sync FROM device_inventory WHERE device_id = ud.device_id), 0)`
 
 func scanUserDevice(s sealer, row rowScanner) (UserDevice, error) {
 	var d UserDevice
 	var secretHash, nonce, packet []byte
-	var first, last, decided, wipeRequested, wipeDone int64
-	if err := row.Scan(&d.UserID, &d.DeviceID, &d.Kind, &secretHash, &d.State, &nonce, &first, &last, &decided, &packet, &wipeRequested, &wipeDone); err != nil {
+	var first, last, decided, wipeRequested, wipeDone, lastSync int64
+	if err := row.Scan(&d.UserID, &d.DeviceID, &d.Kind, &secretHash, &d.State, &nonce, &first, &last, &decided, &packet, &wipeRequested, &wipeDone,
+		&d.AppVersion, &d.OS, &lastSync); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return UserDevice{}, notFound("device")
 		}
@@ -291,7 +311,7 @@ func scanUserDevice(s sealer, row rowScanner) (UserDevice, error) {
 	if err := json.Unmarshal(plain, &d.DeviceInfo); err != nil {
 		return UserDevice{}, fmt.Errorf("decode device %s: %w", d.DeviceID, err)
 	}
-	d.FirstSeen, d.LastSeen, d.DecidedAt = timeOrZero(first), timeOrZero(last), timeOrZero(decided)
+	d.FirstSeen, d.LastSeen, d.DecidedAt, d.LastSync = timeOrZero(first), timeOrZero(last), timeOrZero(decided), timeOrZero(lastSync)
 	if d.Kind == DeviceDesktop {
 		d.Wipe = wipeOf(wipeRequested, wipeDone)
 	}

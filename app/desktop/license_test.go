@@ -135,6 +135,17 @@ func TestRemoteBlockWipes(t *testing.T) {
 		s, _ := connected.device()["sync"].(map[string]any)
 		return s["online"] == true
 	})
+	// The admin's device list shows the connected device's inventory and last sync.
+	_, list := w.adminCall(http.MethodGet, "/api/v1/users/"+w.teacher.ID+"/devices", "")
+	listed := false
+	for _, item := range list["items"].([]any) {
+		if dev := item.(map[string]any); dev["id"] == connected.app.st.DeviceID {
+			listed = dev["appVersion"] == "test" && dev["os"] == "linux/amd64" && dev["lastSync"] != nil
+		}
+	}
+	if !listed {
+		t.Errorf("the admin's list lacks the connected device's inventory: %v", list["items"])
+	}
 	unconnected.app.mu.Lock()
 	unconnected.app.stopSyncLocked()
 	unconnected.app.mu.Unlock()

@@ -197,6 +197,11 @@ func (s *Server) runSync(ctx context.Context, ws *websocket.Conn, c *syncConn, s
 		}
 		c.deviceID = sess.deviceID
 		policy = st.Policy
+		if inv := hello.Inventory; inv != nil {
+			if err := s.db.NoteSync(ctx, c.deviceID, inv.AppVersion, inv.OS); err != nil {
+				return err
+			}
+		}
 		if st.State == store.DeviceBlocked {
 			c.control <- syncproto.Message{Type: syncproto.TypeWipe}
 		}
