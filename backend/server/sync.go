@@ -206,17 +206,18 @@ func (s *Server) runSync(ctx context.Context, ws *websocket.Conn, c *syncConn, s
 			c.control <- syncproto.Message{Type: syncproto.TypeWipe}
 		}
 	}
+	// Registered first and the head read before the welcome: whatever commits after the welcome is after the
+	// cursor, and its wake-up is not missed.
 	s.hub.add(c)
 	defer s.hub.remove(c)
-	if err := writeMessage(ctx, ws, syncproto.Message{Type: syncproto.TypeWelcome, Version: syncproto.Version, Policy: policy}); err != nil {
-		return err
-	}
-
 	cursor := hello.Cursor
 	if cursor == syncproto.CursorLive {
 		if cursor, err = s.db.Head(ctx, a.SchoolID); err != nil {
 			return err
 		}
+	}
+	if err := writeMessage(ctx, ws, syncproto.Message{Type: syncproto.TypeWelcome, Version: syncproto.Version, Policy: policy}); err != nil {
+		return err
 	}
 	readErr := make(chan error, 1)
 	go func() { readErr <- s.readDevice(ctx, ws, c, a) }()
