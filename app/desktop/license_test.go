@@ -252,3 +252,22 @@ func TestOfflineGrace(t *testing.T) {
 		t.Errorf("after the wipe period: %v (phase %s)", files, d.phase())
 	}
 }
+
+// TestPolicyArrivesLive: a connected device takes a changed school policy at once, over its sync connection.
+func TestPolicyArrivesLive(t *testing.T) {
+	w := newWorld(t)
+	_, code := w.newLicense()
+	d := newDesk(t, filepath.Join(t.TempDir(), "profile"), machine("tara"))
+	d.enrollByLicense(w, code, goodPIN)
+	eventually(t, "the sync connection", func() bool {
+		s, _ := d.device()["sync"].(map[string]any)
+		return s["online"] == true
+	})
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/device-policy", `{"maxPinAttempts":8,"idleTimeoutMinutes":3,"offlineGraceDays":5,"wipeAfterDays":20}`); st != http.StatusOK {
+		t.Fatalf("policy: %d %v", st, m)
+	}
+	eventually(t, "the new policy on the device", func() bool {
+		dev := d.device()
+		return dev["pinAttemptsLeft"] == float64(8) && dev["idleTimeoutSeconds"] == float64(180)
+	})
+}
