@@ -75,6 +75,8 @@ type state struct {
 	WipeAfter      time.Duration `json:"wipeAfter"`
 	// LastContact is when the backend last answered (to the hour): the offline grace counts from it (LE4).
 	LastContact time.Time `json:"lastContact,omitzero"`
+	// Session is the backend session's cookie, so that sync resumes after a restart until the session ends.
+	Session map[string]string `json:"session,omitempty"`
 }
 
 // App is the desktop app's state and its handler.
@@ -93,6 +95,7 @@ type App struct {
 	lastCheck  time.Time   // the last check-in with the backend while unlocked
 	online     atomic.Bool // the backend answered the last contact
 	sync       *syncRun    // the running sync client, while unlocked and logged in
+	needsLogin bool        // the backend ended the session: sync waits for a login
 
 	watchMu  sync.Mutex
 	watchers map[int]func()
@@ -143,6 +146,7 @@ func (a *App) load() error {
 		if a.client, err = remote.New(a.st.Server, a.st.Fingerprint); err != nil {
 			return fmt.Errorf("load profile: %w", err)
 		}
+		a.client.Resume(a.st.Session)
 	}
 	a.log.Info("profile loaded", "phase", a.phase())
 	if a.st.PIN != nil && a.offlineFor() > a.wipeAfter() {
@@ -214,6 +218,21 @@ func (a *App) offlineFor() time.Duration {
 		return 0
 	}
 	return a.cfg.Now().Sub(a.st.LastContact)
+}
+
+// sessionEnded notes that the backend session is over: the app goes on offline and asks for a login, after which
+// sync resumes. The caller holds a.mu.
+func (a *App) sessionEnded(ctx context.Context) {
+	a.needsLogin = true
+	if a.client != nil {
+		a.client.Logout(ctx)
+	}
+	if a.st.Session != nil {
+		a.st.Session = nil
+		if err := a.save(); err != nil {
+			a.log.Error("forget session", "err", err)
+		}
+	}
 }
 
 // reached notes that the backend answered; the caller holds a.mu. The vault keeps the time to the hour, so

@@ -254,3 +254,26 @@ func TestOfflineEditsReachBackend(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSessionEndedNeedsLogin: when the backend session ended (here: the admin reset the password), the app
+// keeps working offline and asks for a login; after it, sync runs again.
+func TestSessionEndedNeedsLogin(t *testing.T) {
+	w := newWorld(t)
+	d := newDesk(t, filepath.Join(t.TempDir(), "profile"), machine("tara"))
+	d.enrollByLogin(w, goodPIN)
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/lock", "")
+	if st, m := w.adminCall(http.MethodPost, "/api/v1/users/"+w.teacher.ID+"/password", `{"password":"a brand new password"}`); st != http.StatusNoContent {
+		t.Fatalf("reset: %d %v", st, m)
+	}
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/unlock", `{"pin":"`+goodPIN+`"}`)
+	if dev := d.device(); dev["needsLogin"] != true {
+		t.Fatalf("after the session ended: %v, want needsLogin", dev)
+	}
+	d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "") // offline work goes on
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/session", `{"username":"t.one","password":"a brand new password"}`)
+	eventually(t, "sync after the login", func() bool {
+		dev := d.device()
+		s, _ := dev["sync"].(map[string]any)
+		return dev["needsLogin"] == nil && s["online"] == true
+	})
+}

@@ -27,6 +27,8 @@ type deviceBody struct {
 	PINMinLength       int    `json:"pinMinLength"`
 	// Sync is the state of sync while the app is unlocked and connected to its school.
 	Sync *syncclient.Status `json:"sync,omitempty"`
+	// NeedsLogin: the backend session ended; sync resumes after the teacher logs in again.
+	NeedsLogin bool `json:"needsLogin,omitempty"`
 }
 
 type envBody struct {
@@ -53,6 +55,7 @@ func (a *App) deviceLocked() *deviceBody {
 	if d.Sync = a.syncStatus(); d.Sync != nil && d.Sync.Online {
 		d.Online = true
 	}
+	d.NeedsLogin = a.needsLogin && d.Phase == PhaseReady
 	return d
 }
 
@@ -216,7 +219,7 @@ func (a *App) enrollLogin(w http.ResponseWriter, r *http.Request) {
 			a.client, a.st = nil, state{Language: a.st.Language}
 			return err
 		}
-		a.st.Phase, a.st.User = PhasePIN, &me
+		a.st.Phase, a.st.User, a.st.Session = PhasePIN, &me, a.client.Session()
 		return a.save()
 	})
 }
@@ -321,7 +324,8 @@ func (a *App) loginLocked(ctx context.Context, in loginInput) (*remote.Me, error
 		a.client.Logout(ctx)
 		return nil, store.Errorf(store.CodeForbidden, "this device belongs to another account")
 	}
-	a.st.User = &me
+	a.st.User, a.st.Session = &me, a.client.Session()
+	a.needsLogin = false
 	if a.st.Phase == PhaseLogin {
 		a.st.Phase = PhasePIN
 	}
@@ -339,6 +343,10 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	defer a.mu.Unlock()
 	if a.client != nil {
 		a.client.Logout(r.Context())
+	}
+	if a.st.Session != nil {
+		a.st.Session = nil
+		a.save()
 	}
 	a.lockLocked()
 	w.WriteHeader(http.StatusNoContent)
@@ -407,7 +415,11 @@ func (a *App) openStore(ctx context.Context, key store.Key) error {
 // once after the PIN, and then keeps the replica in sync in the background. Offline it does nothing; the local
 // data stays as it is and the sync client keeps trying.
 func (a *App) pullLocked(ctx context.Context) {
-	if a.client == nil || !a.client.LoggedIn() || a.db == nil {
+	if a.client == nil || a.db == nil {
+		return
+	}
+	if !a.client.LoggedIn() {
+		a.sessionEnded(ctx)
 		return
 	}
 	defer a.startSyncLocked()
@@ -422,6 +434,9 @@ func (a *App) pullLocked(ctx context.Context) {
 		if err != nil {
 			a.contact(ctx, err)
 			a.log.Info("pull stopped", "code", store.ErrorCode(err))
+			if store.ErrorCode(err) == store.CodeUnauthenticated {
+				a.sessionEnded(ctx)
+			}
 			return
 		}
 		if len(changes) == 0 {

@@ -43,6 +43,15 @@ func (a *App) startSyncLocked() {
 		var se *syncclient.ServerError
 		if errors.As(err, &se) {
 			a.log.Info("sync stopped", "code", se.Code)
+			// The backend session ended (timeout, or the admin ended it): sync waits for the teacher to log in
+			// again, which the UI offers.
+			a.mu.Lock()
+			if a.sync == run && se.Code == string(store.CodeUnauthenticated) {
+				a.sync = nil
+				a.sessionEnded(context.Background())
+			}
+			a.mu.Unlock()
+			a.changed()
 		}
 	}()
 }

@@ -280,8 +280,11 @@ func (c *Client) DialSync(ctx context.Context) (*websocket.Conn, error) {
 	u.Path += syncproto.Path
 	hc := *c.http
 	hc.Timeout = 0 // the connection lives on; the dial itself ends with ctx
-	ws, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: &hc, CompressionMode: websocket.CompressionNoContextTakeover})
+	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: &hc, CompressionMode: websocket.CompressionNoContextTakeover})
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return nil, store.Errorf(store.CodeUnauthenticated, "the session at the school's server ended")
+		}
 		return nil, connError(err)
 	}
 	return ws, nil
@@ -328,6 +331,24 @@ func (c *Client) Login(ctx context.Context, username, password, deviceID, tokenH
 
 // LoggedIn reports whether the client holds a session cookie of the backend.
 func (c *Client) LoggedIn() bool { return len(c.http.Jar.Cookies(c.base)) > 0 }
+
+// Session returns the backend's cookies (the session), so the app can keep them sealed across restarts.
+func (c *Client) Session() map[string]string {
+	out := map[string]string{}
+	for _, ck := range c.http.Jar.Cookies(c.base) {
+		out[ck.Name] = ck.Value
+	}
+	return out
+}
+
+// Resume puts kept session cookies back; the backend decides whether the session still lives.
+func (c *Client) Resume(session map[string]string) {
+	var cookies []*http.Cookie
+	for name, value := range session {
+		cookies = append(cookies, &http.Cookie{Name: name, Value: value, Path: "/", Secure: c.base.Scheme == "https", HttpOnly: true})
+	}
+	c.http.Jar.SetCookies(c.base, cookies)
+}
 
 // Logout ends the backend session, if there is one; the local cookies go either way.
 func (c *Client) Logout(ctx context.Context) {

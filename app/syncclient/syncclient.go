@@ -155,6 +155,9 @@ func (c *Client) session(ctx context.Context) error {
 	defer cancel()
 	ws, err := c.cfg.Dial(ctx)
 	if err != nil {
+		if store.ErrorCode(err) == store.CodeUnauthenticated {
+			return &ServerError{Code: string(store.CodeUnauthenticated), Message: err.Error()}
+		}
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer ws.CloseNow()
@@ -235,7 +238,9 @@ func (c *Client) handle(ctx context.Context, ws *websocket.Conn, m syncproto.Mes
 			return false, c.control(syncproto.Message{Type: syncproto.TypePolicy, Policy: m.Policy})
 		}
 	case syncproto.TypeChanges:
-		if err := c.cfg.DB.ApplyPulled(ctx, c.cfg.SchoolID, m.Changes, m.Cursor); err != nil {
+		// Without the session's cancellation: a batch applies whole or not at all either way, and the SQLite
+		// driver would watch a cancellable context with a goroutine per statement.
+		if err := c.cfg.DB.ApplyPulled(context.WithoutCancel(ctx), c.cfg.SchoolID, m.Changes, m.Cursor); err != nil {
 			return false, fmt.Errorf("apply changes: %w", err)
 		}
 		c.setStatus(func(s *Status) {

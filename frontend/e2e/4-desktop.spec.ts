@@ -1,20 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { expect, test, type Browser, type Page } from '@playwright/test'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { expect, test } from '@playwright/test'
 import { cli, startBackend } from './backend'
+import { chooseGerman, filesUnder, freePort, newPage, setPin, startFreshDesktop, stop } from './desktop'
+import { login } from './ui'
 
 // The desktop app for real (LE1–LE6): its in-process handler, served to the browser by pult-desktop-dev exactly as
 // Wails' asset server hands it the window's requests, against a real backend of its own. An admin gives a license
 // to a teacher; the app enrolls with it, waits, is approved by the code it shows, and the teacher logs in and sets
 // a PIN. Then the backend goes away: lessons and attendance still work from the encrypted local store. Five wrong
 // PINs wipe the app back to its first run, and nothing of Pult is left in its profile folder.
-
-const here = dirname(fileURLToPath(import.meta.url))
-const devserverBin = resolve(here, '../../build/bin/pult-desktop-dev')
 
 const adminPassword = 'Desktop-Admin-2026'
 const teacherPassword = 'Desktop-Lehrer-2026'
@@ -23,74 +18,6 @@ const course = 'Klavier Oberstufe'
 // Names and a topic found nowhere else, so the profile's files can be searched for them.
 const student = { firstName: 'Ermengild', lastName: 'Zwetschgenau' }
 const topic = 'Tonleitern Fis-Dur offline'
-
-/** A TCP port on loopback that nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolvePort(port))
-    })
-  })
-}
-
-/** Stops a process group we started and waits until its leader is gone. */
-async function stop(child: ChildProcess | null): Promise<void> {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((done) => child.once('exit', () => done()))
-  try {
-    process.kill(-child.pid, 'SIGTERM')
-  } catch {
-    return // already gone
-  }
-  await exited
-}
-
-/** Starts the desktop app's handler and UI on loopback with a profile folder of its own. */
-async function startDesktop(port: number, profileDir: string, logDir: string): Promise<ChildProcess> {
-  // The log stays outside the profile folder, which must be empty after the wipe.
-  const logFile = join(logDir, 'desktop.log')
-  const child = spawn(devserverBin, [], {
-    env: { ...process.env, PULT_PROFILE_DIR: profileDir, PULT_DESKTOP_ADDR: `127.0.0.1:${port}`, PULT_LOG_LEVEL: 'debug' },
-    stdio: ['ignore', openSync(logFile, 'a'), 'pipe'],
-    detached: true,
-  })
-  let out = ''
-  child.stderr!.on('data', (chunk: Buffer) => {
-    appendFileSync(logFile, chunk)
-    if (out.length < 100_000) out += chunk.toString()
-  })
-  await new Promise<void>((ready, reject) => {
-    const timer = setTimeout(() => reject(new Error(`desktop devserver did not start: ${out}`)), 30_000)
-    const listening = () => {
-      if (!out.includes('desktop devserver listening')) return
-      clearTimeout(timer)
-      child.stderr!.off('data', listening)
-      ready()
-    }
-    child.stderr!.on('data', listening)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`desktop devserver exited with ${code}: ${out}`))
-    })
-  })
-  return child
-}
-
-/** Every file in a folder and below it; none when the folder is gone. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name))
-}
-
-async function newPage(browser: Browser, baseURL: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL })
-  return context.newPage()
-}
 
 let backend: ChildProcess | null = null
 let desktop: ChildProcess | null = null
@@ -114,11 +41,7 @@ test('desktop app: license enrollment, approval by code, PIN, offline lessons, w
 
   // 1. The admin logs in; a teacher, and a course of theirs with one student.
   const admin = await newPage(browser, server)
-  await admin.goto('/#/login')
-  await admin.getByLabel('Benutzername').fill('d.admin')
-  await admin.getByLabel('Passwort', { exact: true }).fill(adminPassword)
-  await admin.getByRole('button', { name: 'Anmelden', exact: true }).click()
-  await expect(admin.getByRole('button', { name: 'Abmelden' })).toBeVisible()
+  await login(admin, 'd.admin', adminPassword)
   const created = await admin.request.post('/api/v1/users', {
     data: { username: 'd.lehrer', displayName: 'Dieter Lehrer', email: '', role: 'teacher', password: teacherPassword },
   })
@@ -150,16 +73,11 @@ test('desktop app: license enrollment, approval by code, PIN, offline lessons, w
   await expect(admin.getByText(`Die Lizenz ${licenseCode} ist zugewiesen an: Dieter Lehrer.`)).toBeVisible()
 
   // 3. The desktop app, first run: language, then server and license code typed; it shows its security code.
-  const desktopPort = await freePort()
-  const profileDir = mkdtempSync(join(tmpdir(), 'pult-e2e-profile-'))
-  const logDir = mkdtempSync(join(tmpdir(), 'pult-e2e-desktop-log-'))
-  dirs.push(profileDir, logDir)
-  desktop = await startDesktop(desktopPort, profileDir, logDir)
-  const app = await newPage(browser, `http://127.0.0.1:${desktopPort}`)
-  await app.goto('/')
-  await expect(app.getByRole('heading', { name: /Willkommen bei Pult/ })).toBeVisible()
-  await app.locator('#main').getByRole('button', { name: 'Deutsch' }).click()
-  await expect(app.getByRole('heading', { name: 'Mit Ihrer Schule verbinden' })).toBeVisible()
+  const fresh = await startFreshDesktop(dirs)
+  desktop = fresh.child
+  const { profileDir } = fresh
+  const app = await newPage(browser, fresh.url)
+  await chooseGerman(app)
   const typed = app.getByRole('form', { name: 'Code eintippen' })
   await typed.getByLabel('Adresse des Servers').fill(server)
   await typed.getByLabel('Lizenzcode').fill(licenseCode.toLowerCase())
@@ -188,13 +106,9 @@ test('desktop app: license enrollment, approval by code, PIN, offline lessons, w
   await app.getByLabel('Benutzername').fill('d.lehrer')
   await app.getByLabel('Passwort', { exact: true }).fill(teacherPassword)
   await app.getByRole('button', { name: 'Anmelden', exact: true }).click()
-  await expect(app.getByRole('heading', { name: 'PIN festlegen' })).toBeVisible()
-  await app.getByLabel('PIN', { exact: true }).fill(PIN)
-  await app.getByLabel('PIN wiederholen').fill(PIN)
-  await app.getByRole('button', { name: 'PIN festlegen' }).click()
+  await setPin(app, PIN)
 
   // Ready: the teacher's course, from the local store the app filled.
-  await expect(app.getByRole('heading', { name: 'Meine Kurse' })).toBeVisible()
   await expect(app.getByRole('button', { name: 'Sperren' })).toBeVisible()
   await expect(app.locator('.connection')).toContainText('Online')
   await expect(app.getByRole('link', { name: new RegExp(course) })).toContainText('Schüler:innen: 1')

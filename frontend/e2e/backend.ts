@@ -29,16 +29,21 @@ export function saveState(state: E2EState): void {
   process.env[stateVar] = JSON.stringify(state)
 }
 
-// startBackend runs the real server on a fresh data folder. Its output goes to a log file inside that folder, so
-// the plaintext check covers the logs too. It resolves with the one-time setup link the server prints.
-export async function startBackend(port: number): Promise<E2EState & { child: ChildProcess }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pult-e2e-'))
+/** Runs the real server on a data folder, in a process group of its own; its log goes to server.log in the folder. */
+function spawnBackend(port: number, dataDir: string): ChildProcess {
   const log = openSync(join(dataDir, 'server.log'), 'a')
-  const child = spawn(backendBin, ['serve'], {
+  return spawn(backendBin, ['serve'], {
     env: { ...process.env, PULT_DATA: dataDir, PULT_ADDR: `127.0.0.1:${port}`, PULT_LOG_LEVEL: 'debug' },
     stdio: ['ignore', 'pipe', log],
     detached: true,
   })
+}
+
+// startBackend runs the real server on a fresh data folder. Its output goes to a log file inside that folder, so
+// the plaintext check covers the logs too. It resolves with the one-time setup link the server prints.
+export async function startBackend(port: number): Promise<E2EState & { child: ChildProcess }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pult-e2e-'))
+  const child = spawnBackend(port, dataDir)
   let out = ''
   const setupUrl = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`backend printed no setup link: ${out}`)), 30_000)
@@ -62,4 +67,25 @@ export function cli(dataDir: string, args: string[], stdin = ''): string {
   const r = spawnSync(backendBin, args, { env: { ...process.env, PULT_DATA: dataDir }, input: stdin, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`backend ${args.join(' ')} failed: ${r.stderr}`)
   return r.stdout
+}
+
+// restartBackend runs the server again on the data folder of one that was stopped, at the same address (devices
+// and browsers reconnect to it), and resolves once it answers.
+export async function restartBackend(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawnBackend(port, dataDir)
+  child.stdout!.resume()
+  let exited: number | null | undefined
+  child.once('exit', (code) => (exited = code))
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (exited !== undefined) throw new Error(`backend exited with ${exited} on restart`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
+      if (res.ok) return child
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the restarted backend did not answer')
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }

@@ -89,7 +89,10 @@ export function removedOwnDevice(): void {
   session.notice = 'deviceRemoved'
 }
 
-api.onUnauthenticated(() => {
+/** The session has ended (timed out, or ended elsewhere): the login form shows, saying why. */
+export function sessionExpired(): void {
   if (session.user) session.notice = 'expired'
   session.user = null
-})
+}
+
+api.onUnauthenticated(sessionExpired)

@@ -40,6 +40,24 @@ export interface DesktopDevice {
   pinAttemptsLeft: number
   idleTimeoutSeconds: number
   pinMinLength: number
+  /** The state of sync, while the app is unlocked and logged in at the backend. */
+  sync?: DesktopSync
+  /** The backend session ended: sync waits until the teacher logs in again. */
+  needsLogin?: boolean
+}
+
+/** The desktop app's sync state (docs/desktop.md, `device.sync`). */
+export interface DesktopSync {
+  /** The sync connection is up. */
+  online: boolean
+  /** Local changes that wait for the server. */
+  pending: number
+  /** The last exchange with the server (RFC 3339); absent before the first. */
+  lastSync?: string
+  /** The first catch-up of this connection is still running… */
+  catchingUp: boolean
+  /** …and has brought this many changes so far. */
+  received: number
 }
 
 /** An admin's view of a user. */
@@ -110,6 +128,10 @@ export interface Device {
   current: boolean
   /** A desktop device's remote wipe, once an admin blocked it. */
   wipe?: DeviceWipe
+  /** A desktop device's inventory from its last sync connection. */
+  appVersion?: string
+  os?: string
+  lastSync?: string
 }
 
 /** The remote wipe of a desktop device: asked for when an admin blocked it, done when the device confirmed it. */

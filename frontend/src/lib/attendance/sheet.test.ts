@@ -277,3 +277,61 @@ describe('AttendanceSheet', () => {
     expect(calls.length).toBe(0)
   })
 })
+
+describe('AttendanceSheet.applyServer (marks set elsewhere)', () => {
+  it('takes the server marks of rows nobody edits here, and says so', () => {
+    const { sheet, events } = setup([mark('s2', 'excused')])
+    const since = sheet.stamp()
+    events.length = 0
+    expect(sheet.applyServer([mark('s1', 'present'), mark('s3', 'late', 7)], since)).toBe(true)
+    const snap = sheet.snapshot()
+    expect(snap.rows.map((r) => r.mark?.status ?? null)).toEqual(['present', null, 'late'])
+    expect(snap.rows[2].mark?.lateMinutes).toBe(7)
+    expect(snap.counts).toMatchObject({ present: 1, late: 1, unmarked: 1 })
+    expect(events).toEqual([{ kind: 'changed' }])
+    // The same marks again change nothing.
+    expect(sheet.applyServer([mark('s1', 'present'), mark('s3', 'late', 7)], sheet.stamp())).toBe(false)
+  })
+
+  it('keeps a mark whose save is on its way, and one changed after the fetch began', async () => {
+    const { sheet, calls, answerAll } = setup()
+    const since = sheet.stamp()
+    sheet.mark(0, 'unexcused') // on its way
+    expect(sheet.applyServer([mark('s1', 'present')], since)).toBe(false)
+    expect(sheet.snapshot().rows[0].mark?.status).toBe('unexcused')
+    await answerAll()
+    expect(calls).toHaveLength(1)
+    // Saved now, but after the fetch began: the fetched value may be older than the save.
+    expect(sheet.applyServer([mark('s1', 'present')], since)).toBe(false)
+    expect(sheet.snapshot().rows[0].mark?.status).toBe('unexcused')
+    // A fetch begun after the save is taken.
+    expect(sheet.applyServer([mark('s1', 'present')], sheet.stamp())).toBe(true)
+    expect(sheet.snapshot().rows[0].mark?.status).toBe('present')
+  })
+
+  it('keeps a comment being typed and a failed save', async () => {
+    const { sheet, calls, tickAll } = setup([mark('s1', 'present'), mark('s2', 'present')])
+    sheet.setComment(0, 'kam mit Notiz')
+    sheet.mark(1, 'late')
+    await tickAll()
+    calls[0].reject(new Error('offline'))
+    await tickAll()
+    expect(sheet.snapshot().rows[1].save).toBe('failed')
+    const since = sheet.stamp()
+    expect(sheet.applyServer([mark('s1', 'excused'), mark('s2', 'unexcused'), mark('s3', 'present')], since)).toBe(true)
+    const rows = sheet.snapshot().rows
+    expect(rows[0].mark).toMatchObject({ status: 'present', comment: 'kam mit Notiz' })
+    expect(rows[1].mark?.status).toBe('late')
+    expect(rows[2].mark?.status).toBe('present')
+  })
+
+  it('clears a mark deleted elsewhere, and waits while "all present" is under way', async () => {
+    const { sheet, answerAll } = setup([mark('s3', 'excused')])
+    expect(sheet.applyServer([], sheet.stamp())).toBe(true)
+    expect(sheet.snapshot().rows[2].mark).toBeNull()
+    void sheet.markAllPresent()
+    expect(sheet.applyServer([mark('s3', 'excused')], sheet.stamp())).toBe(false)
+    await answerAll([mark('s1', 'present'), mark('s2', 'present'), mark('s3', 'present')])
+    expect(sheet.snapshot().rows.map((r) => r.mark?.status)).toEqual(['present', 'present', 'present'])
+  })
+})

@@ -69,6 +69,8 @@ interface Row {
   commentTimer: unknown
   /** Display state while "all present" covers this row. */
   bulk: SaveState | null
+  /** The sheet's epoch of the row's last local change or save, so a fetch begun before it is not applied. */
+  touched: number
 }
 
 export function markFromServer(m: AttendanceMark): MarkValue {
@@ -97,6 +99,7 @@ export class AttendanceSheet {
   private bulkRun: Promise<unknown> | null = null
   private bulkState: 'idle' | 'saving' | 'failed' = 'idle'
   private bulkError: unknown = null
+  private epoch = 0
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly api: SheetApi
   private readonly onEvent: (event: SheetEvent) => void
@@ -120,9 +123,11 @@ export class AttendanceSheet {
         version: 0,
         commentTimer: null,
         bulk: null,
+        touched: 0,
         queue: new LatestWinsQueue<RowChange>(
           (change) => this.send(row, change),
           (q) => {
+            this.touch(row)
             this.emit({ kind: 'changed' })
             if (q.state === 'failed') this.emit({ kind: 'saveFailed', row: row.index })
           },
@@ -231,6 +236,7 @@ export class AttendanceSheet {
     if (!row?.mark || row.mark.comment === comment) return
     row.mark = { ...row.mark, comment }
     row.version++
+    this.touch(row)
     row.bulk = null
     this.cancelCommentTimer(row)
     row.commentTimer = this.setTimer(() => {
@@ -286,6 +292,7 @@ export class AttendanceSheet {
     for (const r of targets) {
       r.mark = { status: 'present', lateMinutes: 0, comment: '' }
       r.bulk = 'saving'
+      this.touch(r)
     }
     this.bulkState = 'saving'
     this.bulkError = null
@@ -300,6 +307,7 @@ export class AttendanceSheet {
       let count = 0
       for (const r of targets) {
         if (r.version !== versions.get(r)) continue
+        this.touch(r)
         const m = byStudent.get(r.student.id)
         r.mark = m ? markFromServer(m) : null
         r.bulk = m ? 'saved' : null
@@ -321,6 +329,37 @@ export class AttendanceSheet {
       this.emit({ kind: 'changed' })
       this.emit({ kind: 'allPresentFailed', error })
     }
+  }
+
+  /** The current epoch: take it before fetching the marks that applyServer() gets afterwards. */
+  stamp(): number {
+    return this.epoch
+  }
+
+  /**
+   * Takes the server's marks (e.g. after another device changed some), fetched after `since = stamp()`, for every
+   * row the person is not busy with here: no save on its way or failed, no comment waiting for the typing pause,
+   * nothing changed or saved since the fetch began, no "all present" under way. True when a row changed.
+   */
+  applyServer(marks: readonly AttendanceMark[], since: number): boolean {
+    if (this.bulkRun) return false
+    const byStudent = new Map(marks.map((m) => [m.studentId, m]))
+    let changed = false
+    for (const row of this.rows) {
+      if (row.touched > since || row.queue.busy || row.queue.state === 'failed' || row.commentTimer !== null) continue
+      const found = byStudent.get(row.student.id)
+      const next = found ? markFromServer(found) : null
+      if (sameMark(row.mark, next)) continue
+      row.mark = next
+      if (this.minutesEntry?.row === row.index) this.minutesEntry = null
+      changed = true
+    }
+    if (changed) this.emit({ kind: 'changed' })
+    return changed
+  }
+
+  private touch(row: Row): void {
+    row.touched = ++this.epoch
   }
 
   private markActiveAndAdvance(status: AttendanceStatus): void {
@@ -361,6 +400,7 @@ export class AttendanceSheet {
     row.mark = next
     row.version++
     row.bulk = null
+    this.touch(row)
     this.cancelCommentTimer(row)
     if (needsSave) this.pushCurrent(row)
     else this.emit({ kind: 'changed' })

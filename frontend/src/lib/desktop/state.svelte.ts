@@ -49,6 +49,16 @@ export async function applyDevice(device: DesktopDevice): Promise<void> {
   await reloadEnv()
 }
 
+/**
+ * Asks the app for its device again: online or not, the sync state, and a lock or wipe it did on its own (a
+ * device the school blocked is back at its start).
+ */
+export async function refreshDevice(): Promise<void> {
+  const device = await desktopApi.status()
+  if (device.phase === 'welcome' || device.phase === 'connect') await wiped('wiped')
+  else await applyDevice(device)
+}
+
 /** Locks the app now (the "Sperren" button, the idle timer) and shows the PIN screen. */
 export async function lockNow(): Promise<void> {
   try {
