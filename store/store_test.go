@@ -425,6 +425,12 @@ func TestNoPlaintext(t *testing.T) {
 	if _, err := f.db.CreateLesson(ctx, f.t1, f.course1.ID, store.Lesson{Date: "2026-11-03", Topic: secret[3]}); err != nil {
 		t.Fatal(err)
 	}
+	// A mail in the outbox: to a parent account (the server's key) and a school's letter (the school's key).
+	for _, school := range []string{"", f.admin.SchoolID} {
+		if _, err := f.db.QueueMail(ctx, store.Mail{SchoolID: school, To: secret[2], Subject: secret[0], Text: secret[3], HTML: secret[1]}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
 	files, _ := filepath.Glob(filepath.Join(filepath.Dir(f.path), "*"))
 	if len(files) < 2 {
 		t.Fatalf("expected the database and its WAL, found %v", files)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pult/backend/auth"
+	"pult/backend/outbox"
 	"pult/frontend"
 	"pult/store"
 	"pult/store/schoolapi"
@@ -36,6 +37,8 @@ type Config struct {
 	// CertFingerprint is the hex SHA-256 of the TLS certificate when it comes from files; the license QR codes
 	// carry it so that the desktop app pins it. Empty with autocert or plain HTTP.
 	CertFingerprint string
+	// Postman sends (or, without SMTP, holds) mails; nil holds every mail in the outbox.
+	Postman *outbox.Postman
 }
 
 // Server answers HTTP requests.
@@ -66,6 +69,9 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	}
 	if cfg.UI == nil {
 		cfg.UI = frontend.Dist()
+	}
+	if cfg.Postman == nil {
+		cfg.Postman = outbox.New(db, nil, log)
 	}
 	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
 		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
