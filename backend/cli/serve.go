@@ -83,6 +83,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			return err
 		}
 	}
+	// Links in mails go to the public address, else to the one the server listens on (never the Host of a request).
+	scfg.LinkURL = "http://" + cfg.Addr
+	if cfg.TLS() {
+		scfg.LinkURL = "https://" + cfg.Addr
+	}
 	srv := server.New(db, log, scfg)
 	hs := &http.Server{
 		Addr: cfg.Addr, Handler: srv.Handler(), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),

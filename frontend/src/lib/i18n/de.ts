@@ -735,6 +735,7 @@ export const de = {
   'error.conflict': 'Das wurde inzwischen anderswo geändert oder existiert bereits. Bitte neu laden.',
   'error.license_invalid':
     'Dieser Lizenzcode ist ungültig oder nicht (mehr) zugewiesen. Prüfen Sie den Code oder fragen Sie Ihre Administration.',
+  'error.link_invalid': 'Dieser Link gilt nicht mehr: Er wurde schon benutzt, ist abgelaufen oder unbekannt. Fordern Sie einen neuen an.',
   'error.license_in_use': 'Diese Lizenz ist schon an ein Gerät gebunden. Sie muss zuerst gelöst werden.',
   'error.internal': 'Auf dem Server ist ein Fehler aufgetreten. Bitte später erneut versuchen.',
   'error.locked': 'Pult ist gesperrt. Bitte geben Sie Ihre PIN ein.',
@@ -757,6 +758,7 @@ export const de = {
   'field.taken': 'Bereits vergeben.',
   'field.out_of_range': 'Ausserhalb des erlaubten Bereichs.',
   'field.not_enrolled': 'Nicht in diesem Kurs eingeschrieben.',
+  'field.unknown_placeholder': 'Unbekannter Platzhalter. Erlaubt sind {{firstName}}, {{lastName}}, {{name}}, {{class}}, {{course}}, {{code}}, {{school}}, {{date}}, {{link}}.',
   'field.unknown_value': 'Unbekannter Wert.',
   'field.mismatch': 'Die Passwörter stimmen nicht überein.',
   'field.too_common': 'Zu leicht zu erraten.',
