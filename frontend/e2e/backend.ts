@@ -22,11 +22,11 @@ export function readState(): E2EState {
 
 // startBackend runs the real server on a fresh data folder. Its output goes to a log file inside that folder, so
 // the plaintext check covers the logs too. It resolves with the one-time setup link the server prints.
-export async function startBackend(port: number): Promise<E2EState & { child: ChildProcess }> {
+export async function startBackend(port: number, env: Record<string, string> = {}): Promise<E2EState & { child: ChildProcess }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pult-e2e-'))
   const log = openSync(join(dataDir, 'server.log'), 'a')
   const child = spawn(backendBin, ['serve'], {
-    env: { ...process.env, PULT_DATA: dataDir, PULT_ADDR: `127.0.0.1:${port}`, PULT_LOG_LEVEL: 'debug' },
+    env: { ...process.env, PULT_DATA: dataDir, PULT_ADDR: `127.0.0.1:${port}`, PULT_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', log],
     detached: true,
   })
