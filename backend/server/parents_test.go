@@ -473,3 +473,21 @@ func TestTemplatesAndLetters(t *testing.T) {
 
 // newToken is a one-time link token and its stored hash.
 func newToken() (string, []byte) { return auth.NewToken() }
+
+// TestParentLoginLock: wrong passwords lock a parent's address like a staff username, whether it has an account
+// or not.
+func TestParentLoginLock(t *testing.T) {
+	s := MustServer(t, nil)
+	s.createParent(t, "vater@example.org")
+	for _, email := range []string{"vater@example.org", "niemand@example.org"} {
+		c := s.client(email)
+		for i := range 5 {
+			if status, code, _ := do(t, c, "POST", "/api/v1/parent/session", map[string]string{"email": email, "password": "wrong password " + string(rune('a'+i))}); status != http.StatusUnauthorized {
+				t.Fatalf("%s wrong password %d: %d %s", email, i+1, status, code)
+			}
+		}
+		if status, code, _ := do(t, c, "POST", "/api/v1/parent/session", map[string]string{"email": email, "password": password}); status != http.StatusTooManyRequests || code != "too_many_attempts" {
+			t.Errorf("%s after 5 wrong passwords: %d %s", email, status, code)
+		}
+	}
+}
