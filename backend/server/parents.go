@@ -450,7 +450,7 @@ func (s *Server) shareChild(w http.ResponseWriter, r *http.Request, p store.Pare
 	if err != nil {
 		return err
 	}
-	s.audit(r, store.AuditEntry{ActorID: p.ID, UserID: r.PathValue("studentId"), Action: "child_shared", Outcome: store.OutcomeDone})
+	s.auditChild(r, p, r.PathValue("studentId"), "child_shared")
 	schoolapi.WriteJSON(w, http.StatusCreated, sh)
 	return nil
 }
@@ -459,7 +459,17 @@ func (s *Server) revokeShare(w http.ResponseWriter, r *http.Request, p store.Par
 	if err := s.db.RevokeShare(r.Context(), p, r.PathValue("studentId"), r.PathValue("shareId")); err != nil {
 		return err
 	}
-	s.audit(r, store.AuditEntry{ActorID: p.ID, UserID: r.PathValue("studentId"), Action: "share_revoked", Outcome: store.OutcomeDone})
+	s.auditChild(r, p, r.PathValue("studentId"), "share_revoked")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// auditChild records what an account did with a child in the log of the child's school, so the school sees who
+// shares its pupils' data.
+func (s *Server) auditChild(r *http.Request, p store.Parent, studentID, action string) {
+	e := store.AuditEntry{ActorID: p.ID, UserID: studentID, Action: action, Outcome: store.OutcomeDone}
+	if c, err := s.db.ChildOf(r.Context(), p, studentID); err == nil {
+		e.SchoolID = c.SchoolID
+	}
+	s.audit(r, e)
 }

@@ -395,6 +395,15 @@ func TestSharedAccess(t *testing.T) {
 		t.Errorf("the grantee passed the share on: %d", status)
 	}
 	mustDo(t, h.parent, "DELETE", h.fill("/api/v1/parent/children/$s1/shares/"+share.ID), nil, http.StatusNoContent)
+	audit := string(mustDo(t, h.adminA, "GET", "/api/v1/audit.csv", nil, http.StatusOK))
+	for _, action := range []string{"child_shared", "share_revoked", "access_code_redeem", "access_code_issued"} {
+		if !strings.Contains(audit, action) {
+			t.Errorf("school A's audit log lacks %s", action)
+		}
+	}
+	if strings.Contains(string(mustDo(t, h.adminB, "GET", "/api/v1/audit.csv", nil, http.StatusOK)), "child_shared") {
+		t.Error("school B's audit log shows school A's share")
+	}
 	mustDo(t, kid, "GET", h.fill("/api/v1/parent/children/$s1"), nil, http.StatusNotFound)
 	if list := decodeJSON[page[idOnly]](t, mustDo(t, kid, "GET", "/api/v1/parent/children", nil, http.StatusOK)); len(list.Items) != 0 {
 		t.Errorf("after the revoke the kid's list has %d children", len(list.Items))

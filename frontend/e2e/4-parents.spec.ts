@@ -182,6 +182,14 @@ test('the school writes a template, previews it and prints the letters of a cour
   await expect(admin.getByText('E-Mails unterwegs: 1; ohne E-Mail-Adresse: 1 (bitte drucken).')).toBeVisible()
   const mailed = await mailTo(parentEmail, 'Zugang für Mia Sonnenschein')
   expect(textOf(mailed.raw)).toContain(code)
+
+  // Letters for picked students only: Mia's, with the same code (a live code is kept).
+  await admin.getByLabel('Brief für Sonnenschein, Mia').check()
+  await expect(admin.getByText('Für die 1 unten ausgewählten Schüler:innen.')).toBeVisible()
+  await admin.getByRole('button', { name: 'Briefe zum Drucken' }).click()
+  await expect(admin.getByText('Briefe bereit: 1, je einer pro Seite.')).toBeVisible()
+  await expect(letters).toHaveCount(1)
+  await expect(letters.first()).toContainText(code)
   await admin.context().close()
 })
 
