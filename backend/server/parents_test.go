@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"mime"
@@ -498,5 +499,33 @@ func TestParentLoginLock(t *testing.T) {
 		if status, code, _ := do(t, c, "POST", "/api/v1/parent/session", map[string]string{"email": email, "password": password}); status != http.StatusTooManyRequests || code != "too_many_attempts" {
 			t.Errorf("%s after 5 wrong passwords: %d %s", email, status, code)
 		}
+	}
+}
+
+// TestConfirmLinkOnceUnderRace: the same link opened in several browsers at once confirms once; the others are
+// told the link is used.
+func TestConfirmLinkOnceUnderRace(t *testing.T) {
+	s := MustServer(t, nil)
+	ctx := context.Background()
+	pw, _ := s.hasher.Hash(ctx, password)
+	token, hash := newToken()
+	if _, err := s.db.RegisterParent(ctx, "eilig@example.org", pw, "de", hash, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const browsers = 6
+	statuses := make(chan int, browsers)
+	for i := range browsers {
+		go func() {
+			c := s.client(fmt.Sprint("browser ", i))
+			res, _, _ := c.send(t, c.newRequest(t, "POST", "/api/v1/parent/confirm", map[string]string{"token": token}))
+			statuses <- res.StatusCode
+		}()
+	}
+	counts := map[int]int{}
+	for range browsers {
+		counts[<-statuses]++
+	}
+	if counts[http.StatusNoContent] != 1 || counts[http.StatusGone] != browsers-1 {
+		t.Errorf("answers %v, want one 204 and %d 410", counts, browsers-1)
 	}
 }
