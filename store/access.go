@@ -555,8 +555,8 @@ type RegistrantLink struct {
 	LinkedAt  time.Time `json:"linkedAt"`
 }
 
-// Registrants lists the parent accounts that hold children of the admin's school, newest first. Accounts that
-// hold no child of the school are another school's business, or nobody's yet.
+// Registrants lists the parent accounts that registered from the school's letters or hold children of the
+// admin's school, newest first. Other accounts are another school's business, or nobody's yet.
 func (db *DB) Registrants(ctx context.Context, a Actor) ([]Registrant, error) {
 	if err := a.RequireAdmin(); err != nil {
 		return nil, err
@@ -593,18 +593,48 @@ func (db *DB) Registrants(ctx context.Context, a Actor) ([]Registrant, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list registrations: %w", err)
 	}
+	// Registrations that came from the school's letters, children or not yet.
+	regs, err := db.read.QueryContext(ctx, `SELECT parent_id FROM parent_registrations WHERE school_id = ? ORDER BY registered_at`, a.SchoolID)
+	if err != nil {
+		return nil, fmt.Errorf("list registrations: %w", err)
+	}
+	var registered []string
+	for regs.Next() {
+		var id string
+		if err := regs.Scan(&id); err != nil {
+			regs.Close()
+			return nil, fmt.Errorf("list registrations: %w", err)
+		}
+		registered = append(registered, id)
+	}
+	regs.Close()
+	if err := regs.Err(); err != nil {
+		return nil, fmt.Errorf("list registrations: %w", err)
+	}
 	byID := map[string]*Registrant{}
 	var order []string
+	add := func(parentID string) (*Registrant, error) {
+		if r, ok := byID[parentID]; ok {
+			return r, nil
+		}
+		p, err := db.ParentByID(ctx, parentID)
+		if err != nil {
+			return nil, err
+		}
+		r := &Registrant{ID: p.ID, Email: p.Email, RegisteredAt: p.CreatedAt, Confirmed: p.Confirmed(), Children: []RegistrantLink{}}
+		byID[parentID] = r
+		order = append(order, parentID)
+		return r, nil
+	}
+	for _, id := range registered {
+		if _, err := add(id); err != nil {
+			return nil, err
+		}
+	}
 	for _, l := range links {
-		r, ok := byID[l.parent]
-		if !ok {
-			p, err := db.ParentByID(ctx, l.parent)
-			if err != nil {
-				return nil, err
-			}
-			r = &Registrant{ID: p.ID, Email: p.Email, RegisteredAt: p.CreatedAt, Confirmed: p.Confirmed(), Children: []RegistrantLink{}}
-			byID[l.parent] = r
-			order = append(order, l.parent)
+		r, err := add(l.parent)
+		if err != nil {
+			return nil, err
 		}
 		name := ""
 		if st, err := db.liveStudent(ctx, db.read, s, a.SchoolID, l.student); err == nil {

@@ -129,29 +129,48 @@ type Registration struct {
 
 // RegisterParent registers an address with a password hash and stores the hash of its confirmation link's token
 // (valid until expires). A new address gets an unconfirmed account; an unconfirmed one gets another link, which
-// activates this registration's password; a confirmed one is left as it is (no token is stored).
-func (db *DB) RegisterParent(ctx context.Context, email, passwordHash, lang string, tokenHash []byte, expires time.Time) (Registration, error) {
+// activates this registration's password; a confirmed one is left as it is (no token is stored). schoolID names
+// the school whose letter the parent came from ("" for none; an unknown one is ignored, so the answer stays the
+// same): that school sees the registration.
+func (db *DB) RegisterParent(ctx context.Context, email, passwordHash, lang string, tokenHash []byte, expires time.Time, schoolID string) (Registration, error) {
 	email = NormalizeEmail(email)
 	var reg Registration
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		p, err := db.scanParent(tx.QueryRowContext(ctx, `SELECT `+parentColumns+` FROM parents WHERE email_mac = ?`, db.emailMAC(email)))
-		switch {
-		case ErrorCode(err) == CodeNotFound:
-			p = Parent{ID: NewID(), Email: email, Language: lang, CreatedAt: db.now().UTC().Truncate(time.Second), PasswordHash: ""}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO parents (id, email_mac, created_at, packet) VALUES (?, ?, ?, ?)`,
-				p.ID, db.emailMAC(email), p.CreatedAt.Unix(), db.sealParent(p)); err != nil {
-				return fmt.Errorf("insert parent: %w", err)
-			}
-		case err != nil:
+		if err := db.registerParent(ctx, tx, &reg, email, passwordHash, lang, tokenHash, expires); err != nil {
 			return err
-		case p.Confirmed():
-			reg = Registration{Parent: p, Existing: true}
+		}
+		if schoolID == "" || !ValidID(schoolID) {
 			return nil
 		}
-		reg = Registration{Parent: p}
-		return db.addToken(ctx, tx, tokenHash, p.ID, TokenConfirm, expires, passwordHash)
+		// A school that does not exist records nothing.
+		_, err := tx.ExecContext(ctx, `INSERT INTO parent_registrations (parent_id, school_id, registered_at)
+			SELECT ?, id, ? FROM schools WHERE id = ? ON CONFLICT DO NOTHING`, reg.Parent.ID, db.now().Unix(), schoolID)
+		if err != nil {
+			return fmt.Errorf("record registration's school: %w", err)
+		}
+		return nil
 	})
 	return reg, err
+}
+
+// registerParent is RegisterParent's work on the account: create it, or give an unconfirmed one another link.
+func (db *DB) registerParent(ctx context.Context, tx *sql.Tx, reg *Registration, email, passwordHash, lang string, tokenHash []byte, expires time.Time) error {
+	p, err := db.scanParent(tx.QueryRowContext(ctx, `SELECT `+parentColumns+` FROM parents WHERE email_mac = ?`, db.emailMAC(email)))
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		p = Parent{ID: NewID(), Email: email, Language: lang, CreatedAt: db.now().UTC().Truncate(time.Second), PasswordHash: ""}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO parents (id, email_mac, created_at, packet) VALUES (?, ?, ?, ?)`,
+			p.ID, db.emailMAC(email), p.CreatedAt.Unix(), db.sealParent(p)); err != nil {
+			return fmt.Errorf("insert parent: %w", err)
+		}
+	case err != nil:
+		return err
+	case p.Confirmed():
+		*reg = Registration{Parent: p, Existing: true}
+		return nil
+	}
+	*reg = Registration{Parent: p}
+	return db.addToken(ctx, tx, tokenHash, p.ID, TokenConfirm, expires, passwordHash)
 }
 
 func (db *DB) addToken(ctx context.Context, tx *sql.Tx, hash []byte, parentID, purpose string, expires time.Time, passwordHash string) error {

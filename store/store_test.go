@@ -433,7 +433,7 @@ func TestNoPlaintext(t *testing.T) {
 		}
 	}
 	// A parent account with that address, the student's access code, a share and a letter template.
-	if _, err := f.db.RegisterParent(ctx, secret[2], "hash", store.LangGerman, []byte("token hash"), time.Now().Add(time.Hour)); err != nil {
+	if _, err := f.db.RegisterParent(ctx, secret[2], "hash", store.LangGerman, []byte("token hash"), time.Now().Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
 	p, err := f.db.ConfirmParent(ctx, []byte("token hash"))

@@ -115,6 +115,7 @@ var fingerprintQueries = []string{
 	`SELECT * FROM parent_children ORDER BY parent_id, student_id`,
 	`SELECT * FROM parent_shares ORDER BY id`,
 	`SELECT * FROM letter_templates ORDER BY id`,
+	`SELECT * FROM parent_registrations ORDER BY parent_id, school_id`,
 }
 
 // fingerprint hashes the rows of the store's file, read from the file itself rather than through the store.
@@ -391,7 +392,7 @@ func (h *harness) addParents(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := h.db.RegisterParent(ctx, "neu@example.org", pw, "de", hash, time.Now().Add(time.Hour)); err != nil {
+	if _, err := h.db.RegisterParent(ctx, "neu@example.org", pw, "de", hash, time.Now().Add(time.Hour), ""); err != nil {
 		tb.Fatal(err)
 	}
 	h.ids["$confirmToken"] = token
@@ -413,7 +414,7 @@ func (s *testServer) createParent(tb testing.TB, email string) string {
 		tb.Fatal(err)
 	}
 	_, hash := auth.NewToken()
-	if _, err := s.db.RegisterParent(ctx, email, pw, "de", hash, time.Now().Add(time.Hour)); err != nil {
+	if _, err := s.db.RegisterParent(ctx, email, pw, "de", hash, time.Now().Add(time.Hour), ""); err != nil {
 		tb.Fatal(err)
 	}
 	p, err := s.db.ConfirmParent(ctx, hash)

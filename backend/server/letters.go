@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"pult/store"
@@ -116,15 +117,18 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, a store
 		return err
 	}
 	values := map[string]string{"firstName": "Anna", "lastName": "Beispiel", "name": "Anna Beispiel", "class": "4a", "course": "Klavier A",
-		"code": "ABCD-EFGH-JKMN-PQRS", "school": school.Name, "date": letterDate(), "link": s.parentsLink()}
+		"code": "ABCD-EFGH-JKMN-PQRS", "school": school.Name, "date": letterDate(), "link": s.parentsLink(a.SchoolID)}
 	schoolapi.WriteJSON(w, http.StatusOK, previewInput{Subject: store.FillTemplate(in.Subject, values), Body: store.FillTemplate(in.Body, values)})
 	return nil
 }
 
 func letterDate() string { return time.Now().Format("02.01.2006") }
 
-// parentsLink is where a letter sends parents to register.
-func (s *Server) parentsLink() string { return s.linkURL() + "/#/parent/register" }
+// parentsLink is where a letter sends parents to register; it names the school, which then sees the
+// registrations that come from its letters (PA2).
+func (s *Server) parentsLink(schoolID string) string {
+	return s.linkURL() + "/#/parent/register?school=" + url.QueryEscape(schoolID)
+}
 
 type lettersInput struct {
 	TemplateID string   `json:"templateId"`
@@ -147,7 +151,7 @@ func (s *Server) letterRequest(w http.ResponseWriter, r *http.Request, a store.A
 	if in.TemplateID == "" {
 		return store.LetterRequest{}, &store.Error{Code: store.CodeInvalid, Message: "template required", Fields: map[string]string{"templateId": store.FieldRequired}}
 	}
-	return store.LetterRequest{TemplateID: in.TemplateID, StudentIDs: in.StudentIDs, CourseID: in.CourseID, Date: letterDate(), Link: s.parentsLink()}, nil
+	return store.LetterRequest{TemplateID: in.TemplateID, StudentIDs: in.StudentIDs, CourseID: in.CourseID, Date: letterDate(), Link: s.parentsLink(a.SchoolID)}, nil
 }
 
 // printLetters fills a template for the chosen students (or a course's), for a printable page with one letter

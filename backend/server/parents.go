@@ -77,6 +77,8 @@ type parentRegisterInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Language string `json:"language"`
+	// School is the school whose letter the link came from: it sees the registration (PA2).
+	School string `json:"school"`
 }
 
 // checkMailAnswer is the answer to a registration and to a reset request, whatever the address.
@@ -128,7 +130,7 @@ func (s *Server) registerParent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, tokenHash := auth.NewToken()
-	reg, err := s.db.RegisterParent(ctx, in.Email, hash, in.Language, tokenHash, time.Now().Add(confirmLinkTTL))
+	reg, err := s.db.RegisterParent(ctx, in.Email, hash, in.Language, tokenHash, time.Now().Add(confirmLinkTTL), in.School)
 	if err != nil {
 		schoolapi.WriteError(w, r, err)
 		return

@@ -215,7 +215,7 @@ func TestLinksExpire(t *testing.T) {
 	ctx := context.Background()
 	pw, _ := s.hasher.Hash(ctx, password)
 	confirm, confirmHash := newToken()
-	if _, err := s.db.RegisterParent(ctx, "spaet@example.org", pw, "de", confirmHash, time.Now().Add(-time.Minute)); err != nil {
+	if _, err := s.db.RegisterParent(ctx, "spaet@example.org", pw, "de", confirmHash, time.Now().Add(-time.Minute), ""); err != nil {
 		t.Fatal(err)
 	}
 	id := s.createParent(t, "frueh@example.org")
@@ -509,7 +509,7 @@ func TestConfirmLinkOnceUnderRace(t *testing.T) {
 	ctx := context.Background()
 	pw, _ := s.hasher.Hash(ctx, password)
 	token, hash := newToken()
-	if _, err := s.db.RegisterParent(ctx, "eilig@example.org", pw, "de", hash, time.Now().Add(time.Hour)); err != nil {
+	if _, err := s.db.RegisterParent(ctx, "eilig@example.org", pw, "de", hash, time.Now().Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
 	const browsers = 6
@@ -528,4 +528,45 @@ func TestConfirmLinkOnceUnderRace(t *testing.T) {
 	if counts[http.StatusNoContent] != 1 || counts[http.StatusGone] != browsers-1 {
 		t.Errorf("answers %v, want one 204 and %d 410", counts, browsers-1)
 	}
+}
+
+// TestRegistrationFromLetter: a parent who registers with the link of a school's letter shows in that school's
+// list at once, unconfirmed; another school sees nothing, and a made-up school changes the answer in no way.
+func TestRegistrationFromLetter(t *testing.T) {
+	h := MustHarness(t)
+	link := decodeJSON[struct{ Body string }](t, mustDo(t, h.adminA, "POST", "/api/v1/letter-templates/preview",
+		map[string]string{"subject": "Zugang", "body": "{{link}}"}, http.StatusOK)).Body
+	if !strings.HasSuffix(link, "/#/parent/register?school="+schoolOf(t, h, h.adminA)) {
+		t.Fatalf("the letter's link %q does not name the school", link)
+	}
+	var answers []string
+	for _, tc := range []struct{ email, school string }{{"brief@example.org", schoolOf(t, h, h.adminA)}, {"erfunden@example.org", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}} {
+		answers = append(answers, string(mustDo(t, h.client(tc.email), "POST", "/api/v1/parent/register",
+			map[string]string{"email": tc.email, "password": password, "school": tc.school}, http.StatusAccepted)))
+	}
+	if answers[0] != answers[1] {
+		t.Errorf("answers differ: %q", answers)
+	}
+	regs := decodeJSON[page[store.Registrant]](t, mustDo(t, h.adminA, "GET", "/api/v1/parents", nil, http.StatusOK))
+	found := false
+	for _, r := range regs.Items {
+		if r.Email == "brief@example.org" {
+			found = !r.Confirmed && len(r.Children) == 0
+		}
+		if r.Email == "erfunden@example.org" {
+			t.Error("a registration naming another school shows")
+		}
+	}
+	if !found {
+		t.Errorf("school A's list lacks the unconfirmed registration from its letter: %+v", regs.Items)
+	}
+	if strings.Contains(string(mustDo(t, h.adminB, "GET", "/api/v1/parents", nil, http.StatusOK)), "brief@example.org") {
+		t.Error("school B sees school A's registration")
+	}
+}
+
+// schoolOf is the school id of a logged-in staff member.
+func schoolOf(t *testing.T, h *harness, c *client) string {
+	t.Helper()
+	return decodeJSON[struct{ User struct{ SchoolID string } }](t, mustDo(t, c, "GET", "/api/v1/env", nil, http.StatusOK)).User.SchoolID
 }

@@ -269,6 +269,31 @@ test('password reset by mail: the same answer for an unknown address, the link s
   await expect(parent.getByRole('link', { name: 'Mia Sonnenschein' })).toBeVisible()
 })
 
+test('the school sees the registrations: from its letter\'s link before confirming, and the accounts with its children', async ({ browser }) => {
+  // Someone opens the link of the printed letter and registers, but does not confirm yet.
+  const letterLink = `${base}/#/parent/register?school=`
+  const admin = await newPage(browser)
+  await admin.goto('/#/login')
+  await admin.getByLabel('Benutzername').fill('e.admin')
+  await admin.getByLabel('Passwort', { exact: true }).fill(adminPassword)
+  await admin.getByRole('button', { name: 'Anmelden' }).click()
+  await expect(admin.getByRole('button', { name: 'Abmelden' })).toBeVisible()
+  const school = (await (await admin.request.get('/api/v1/env')).json()).user.schoolId
+  const visitor = await newPage(browser)
+  await visitor.goto(letterLink + school)
+  await visitor.getByLabel('E-Mail-Adresse').fill('grosseltern@example.org')
+  await visitor.getByLabel('Passwort', { exact: true }).fill(kidPassword)
+  await visitor.getByLabel('Passwort wiederholen').fill(kidPassword)
+  await visitor.getByRole('button', { name: 'Registrieren' }).click()
+  await expect(visitor.getByText('Fast geschafft')).toBeVisible()
+
+  await admin.getByRole('link', { name: 'Eltern', exact: true }).click()
+  await expect(admin.getByRole('row', { name: new RegExp(parentEmail) })).toContainText('Mia Sonnenschein')
+  await expect(admin.getByRole('row', { name: new RegExp(parentEmail) })).toContainText('ja')
+  await expect(admin.getByRole('row', { name: /grosseltern@example\.org/ })).toContainText('nein')
+  await expect(admin.getByText(kidEmail)).toHaveCount(0) // the share was revoked
+})
+
 test('no parent address, child name or access code is in plaintext in any file under the data folder', async () => {
   const files: string[] = []
   const walk = (dir: string) => {
@@ -279,7 +304,7 @@ test('no parent address, child name or access code is in plaintext in any file u
     }
   }
   walk(dataDir)
-  const needles = [parentEmail, kidEmail, 'sonnenschein', 'regenbogen', code, code.replace(/-/g, ''), sink.password].map((n) => n.toLowerCase())
+  const needles = [parentEmail, kidEmail, 'grosseltern@', 'sonnenschein', 'regenbogen', code, code.replace(/-/g, ''), sink.password].map((n) => n.toLowerCase())
   for (const file of files) {
     const text = readFileSync(file).toString('latin1').toLowerCase()
     for (const n of needles) expect(text.includes(n), `${n} in ${file}`).toBe(false)

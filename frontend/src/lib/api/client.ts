@@ -436,8 +436,8 @@ export class ApiClient {
 
   // Parents (PA1–PA5)
 
-  registerParent(email: string, password: string, language: string): Promise<void> {
-    return this.request('POST', '/parent/register', { email, password, language })
+  registerParent(email: string, password: string, language: string, school = ''): Promise<void> {
+    return this.request('POST', '/parent/register', school ? { email, password, language, school } : { email, password, language })
   }
 
   confirmParent(token: string): Promise<void> {
