@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"time"
@@ -154,7 +155,13 @@ func lang(p store.Parent, asked string) string {
 	return asked
 }
 
+// sendParentMail queues a mail to a parent's address, unless that address had its share of mails lately: then
+// nothing is sent, and the answer is the same all the same.
 func (s *Server) sendParentMail(ctx context.Context, to, language, kind, link string) error {
+	if ok, _ := s.mailsTo.allow(hex.EncodeToString(auth.HashToken(store.NormalizeEmail(to)))); !ok {
+		s.log.Warn("mail to an address held back: too many lately", "kind", kind)
+		return nil
+	}
 	m, err := parentMail(to, language, kind, link)
 	if err != nil {
 		return err

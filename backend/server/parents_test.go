@@ -570,3 +570,20 @@ func schoolOf(t *testing.T, h *harness, c *client) string {
 	t.Helper()
 	return decodeJSON[struct{ User struct{ SchoolID string } }](t, mustDo(t, c, "GET", "/api/v1/env", nil, http.StatusOK)).User.SchoolID
 }
+
+// TestMailsToOneAddressAreLimited: however many requests name an address, it gets MaxMailsToAddress mails at
+// once; the answers stay the same.
+func TestMailsToOneAddressAreLimited(t *testing.T) {
+	s := MustServer(t, func(c *server.Config) { c.AnonymousFloor = time.Millisecond })
+	s.createParent(t, "opfer@example.org")
+	for i := range server.MaxMailsToAddress + 3 {
+		mustDo(t, s.client(fmt.Sprint("browser ", i)), "POST", "/api/v1/parent/password-reset", map[string]string{"email": "opfer@example.org"}, http.StatusAccepted)
+	}
+	mails, err := s.db.ServerOutbox(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mails) != server.MaxMailsToAddress {
+		t.Errorf("%d mails to one address, want %d", len(mails), server.MaxMailsToAddress)
+	}
+}

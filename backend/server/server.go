@@ -66,6 +66,9 @@ type Server struct {
 	mailRequests *ipLimiter
 	linkGuesses  *ipLimiter
 	codeGuesses  *ipLimiter
+	// mailsTo bounds the mails to one address (keyed by its hash), so nobody can flood a stranger's mailbox with
+	// registration or reset mails from many addresses.
+	mailsTo *ipLimiter
 
 	setupMu   sync.Mutex
 	setupHash []byte
@@ -95,7 +98,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
 		licenseGuesses: newIPLimiter(10, time.Minute),
 		mailRequests:   newIPLimiter(20, time.Minute), linkGuesses: newIPLimiter(20, time.Minute), codeGuesses: newIPLimiter(MaxCodeGuesses, time.Minute),
-		cop: http.NewCrossOriginProtection()}
+		mailsTo: newIPLimiter(MaxMailsToAddress, 20*time.Minute),
+		cop:     http.NewCrossOriginProtection()}
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
 	}
@@ -109,6 +113,9 @@ const MaxCodeGuesses = 10
 
 // Postman is the server's mail queue; its Run delivers.
 func (s *Server) Postman() *outbox.Postman { return s.cfg.Postman }
+
+// MaxMailsToAddress is how many registration and reset mails one address gets at once; then one per 20 minutes.
+const MaxMailsToAddress = 3
 
 // Patterns lists the registered routes, for the test that holds them against the OpenAPI document.
 func (s *Server) Patterns() []string { return s.routes.Patterns }
