@@ -109,6 +109,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Stage == "compose" {
+		return "compose mail: " + e.err.Error() // our own words, without the address
+	}
 	if e.Code != 0 {
 		return fmt.Sprintf("smtp %s: status %d", e.Stage, e.Code)
 	}
@@ -223,12 +226,13 @@ func Send(ctx context.Context, c Config, m Message) error {
 // Compose builds the mail as sent: headers, then multipart/alternative with the text and the HTML part, both
 // quoted-printable UTF-8.
 func Compose(from string, m Message, now time.Time) ([]byte, error) {
+	// A mail that cannot be written will not be one later either: these errors are permanent.
 	to, err := mail.ParseAddress(m.To)
 	if err != nil || strings.ContainsAny(m.To, "\r\n") {
-		return nil, errors.New("compose mail: bad recipient address")
+		return nil, &Error{Stage: "compose", Permanent: true, err: errors.New("bad recipient address")}
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
-		return nil, errors.New("compose mail: subject has a line break")
+		return nil, &Error{Stage: "compose", Permanent: true, err: errors.New("subject has a line break")}
 	}
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)

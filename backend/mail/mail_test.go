@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -95,8 +96,10 @@ func TestSendRefusals(t *testing.T) {
 	t.Run("HeaderInjection", func(t *testing.T) {
 		bad := m
 		bad.Subject = "Hallo\r\nBcc: alle@example.org"
-		if err := pmail.Send(context.Background(), configFor(s, false), bad); err == nil {
-			t.Fatal("a subject with a line break was sent")
+		err := pmail.Send(context.Background(), configFor(s, false), bad)
+		var me *pmail.Error
+		if err == nil || !errors.As(err, &me) || !me.Permanent {
+			t.Fatalf("a subject with a line break: %v, want a permanent refusal", err)
 		}
 	})
 	if n := len(s.Mails()); n != 0 {
