@@ -76,7 +76,7 @@ type Enrollment struct {
 	StudentID string `json:"studentId"`
 }
 
-// Lesson is one lesson of a course. Note is internal: never shown to parents.
+// Lesson is one lesson of a course. Note is internal: never shown to parents; ParentNote is for them (SD4).
 type Lesson struct {
 	ID        string `json:"id"`
 	CourseID  string `json:"courseId"`
@@ -86,6 +86,8 @@ type Lesson struct {
 	Topic     string `json:"topic"`
 	Homework  string `json:"homework"`
 	Note      string `json:"note"`
+	// ParentNote is what parents read beside the lesson: the only note they see.
+	ParentNote string `json:"parentNote"`
 }
 
 // AttendanceStatus is how a student took part in a lesson.
@@ -197,6 +199,7 @@ func (l *Lesson) validate() error {
 	checkText(f, "topic", l.Topic, false, 200)
 	checkText(f, "homework", l.Homework, false, 4000)
 	checkText(f, "note", l.Note, false, 4000)
+	checkText(f, "parentNote", l.ParentNote, false, 4000)
 	return f.Err("lesson")
 }
 

@@ -11,19 +11,20 @@ import (
 
 // LessonPatch changes a lesson; nil fields stay as they are.
 type LessonPatch struct {
-	Date      *string `json:"date"`
-	StartTime *string `json:"startTime"`
-	EndTime   *string `json:"endTime"`
-	Topic     *string `json:"topic"`
-	Homework  *string `json:"homework"`
-	Note      *string `json:"note"`
+	Date       *string `json:"date"`
+	StartTime  *string `json:"startTime"`
+	EndTime    *string `json:"endTime"`
+	Topic      *string `json:"topic"`
+	Homework   *string `json:"homework"`
+	Note       *string `json:"note"`
+	ParentNote *string `json:"parentNote"`
 }
 
 func (l *Lesson) apply(p LessonPatch) {
 	for _, f := range []struct {
 		p *string
 		v *string
-	}{{p.Date, &l.Date}, {p.StartTime, &l.StartTime}, {p.EndTime, &l.EndTime}, {p.Topic, &l.Topic}, {p.Homework, &l.Homework}, {p.Note, &l.Note}} {
+	}{{p.Date, &l.Date}, {p.StartTime, &l.StartTime}, {p.EndTime, &l.EndTime}, {p.Topic, &l.Topic}, {p.Homework, &l.Homework}, {p.Note, &l.Note}, {p.ParentNote, &l.ParentNote}} {
 		if f.p != nil {
 			*f.v = *f.p
 		}
@@ -32,7 +33,7 @@ func (l *Lesson) apply(p LessonPatch) {
 }
 
 func (l *Lesson) trim() {
-	for _, v := range []*string{&l.Date, &l.StartTime, &l.EndTime, &l.Topic, &l.Homework, &l.Note} {
+	for _, v := range []*string{&l.Date, &l.StartTime, &l.EndTime, &l.Topic, &l.Homework, &l.Note, &l.ParentNote} {
 		*v = strings.TrimSpace(*v)
 	}
 }

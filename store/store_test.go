@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"pult/store"
 )
@@ -423,6 +424,35 @@ func TestNoPlaintext(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.db.CreateLesson(ctx, f.t1, f.course1.ID, store.Lesson{Date: "2026-11-03", Topic: secret[3]}); err != nil {
+		t.Fatal(err)
+	}
+	// A mail in the outbox: to a parent account (the server's key) and a school's letter (the school's key).
+	for _, school := range []string{"", f.admin.SchoolID} {
+		if _, err := f.db.QueueMail(ctx, store.Mail{SchoolID: school, To: secret[2], Subject: secret[0], Text: secret[3], HTML: secret[1]}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A parent account with that address, the student's access code, a share and a letter template.
+	if _, err := f.db.RegisterParent(ctx, secret[2], "hash", store.LangGerman, []byte("token hash"), time.Now().Add(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.db.ConfirmParent(ctx, []byte("token hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := f.db.IssueAccessCode(ctx, f.admin, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = append(secret, code.Code, store.NormalizeLicenseCode(code.Code))
+	if _, err := f.db.RedeemAccessCode(ctx, p.ID, code.Code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ShareChild(ctx, p, st.ID, "grosseltern.quackenbusch@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	secret = append(secret, "grosseltern.quackenbusch")
+	if _, err := f.db.SaveLetterTemplate(ctx, f.admin, store.LetterTemplate{Name: "Brief an Wilhelmina", Subject: "Quackenbusch", Body: "{{code}}"}); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(filepath.Dir(f.path), "*"))

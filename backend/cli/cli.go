@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"pult/backend/auth"
+	"pult/backend/mail"
 	"pult/backend/server"
 	"pult/store"
 )
@@ -34,6 +35,7 @@ Usage:
   backend recover --school NAME --username USER          reopen learning mode for that user for one device and
                                                           one hour (a locked-out admin's way back in)
   backend demo                                            fill a fictional demo school and print its logins
+  backend outbox                                          print the mails in the outbox (held without SMTP, or failed)
 
 Environment:
   PULT_ADDR        listen address (default 127.0.0.1:8080)
@@ -44,6 +46,9 @@ Environment:
   PULT_PUBLIC_URL  the address users open, for printed links (default http://PULT_ADDR)
   PULT_ALLOW_PLAIN_HTTP=1       allow plain HTTP on a non-loopback address (behind a TLS proxy)
   PULT_TRUSTED_PROXIES          comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed
+  PULT_SMTP_URL    smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS);
+                   without it mails stay in the outbox (backend outbox)
+  PULT_MAIL_FROM   the sender of Pult's mails, such as "Pult <pult@schule.example>"
   PULT_LOG_LEVEL   debug, info (default), warn or error
 `
 
@@ -61,6 +66,8 @@ type Config struct {
 	LogLevel    slog.Level
 	HashParams  auth.Params
 	DatabaseOpt string
+	// SMTP is where mails go; nil keeps them in the outbox.
+	SMTP *mail.Config
 }
 
 // ConfigFrom reads the configuration from environment variables.
@@ -95,6 +102,13 @@ func ConfigFrom(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("PULT_TRUSTED_PROXIES: %w", err)
 		}
 		c.Proxies = append(c.Proxies, p.Masked())
+	}
+	if v := getenv("PULT_SMTP_URL"); v != "" {
+		smtp, err := mail.ParseURL(v, getenv("PULT_MAIL_FROM"))
+		if err != nil {
+			return Config{}, err
+		}
+		c.SMTP = &smtp
 	}
 	if v := getenv("PULT_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -170,6 +184,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = recoverUser(ctx, cfg, args, stdout)
 	case "demo":
 		err = demo(ctx, cfg, stdout)
+	case "outbox":
+		err = printOutbox(ctx, cfg, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -328,5 +344,27 @@ func recoverUser(ctx context.Context, cfg Config, args []string, stdout io.Write
 	}
 	fmt.Fprintf(stdout, "Learning mode for %s is open for one new device until %s. Log in from that device now.\n",
 		u.Username, until.Local().Format("15:04"))
+	return nil
+}
+
+// printOutbox shows the operator every mail in the outbox: with no SMTP server configured this is how a
+// confirmation or reset link reaches whoever runs Pult.
+func printOutbox(ctx context.Context, cfg Config, stdout io.Writer) error {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	mails, err := db.ServerOutbox(ctx)
+	if err != nil {
+		return err
+	}
+	if len(mails) == 0 {
+		fmt.Fprintln(stdout, "The outbox is empty.")
+		return nil
+	}
+	for _, m := range mails {
+		fmt.Fprintf(stdout, "--- %s  %s  (%s)\nTo: %s\nSubject: %s\n\n%s\n\n", m.CreatedAt.Local().Format("2006-01-02 15:04"), m.ID, m.State, m.To, m.Subject, m.Text)
+	}
 	return nil
 }

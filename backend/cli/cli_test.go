@@ -97,3 +97,41 @@ func TestAdminCreateImportRecover(t *testing.T) {
 		}
 	})
 }
+
+// TestOutbox: without SMTP the operator reads the mails on the command line, which is how a newcomer running Pult
+// on one machine gets a parent's confirmation link.
+func TestOutbox(t *testing.T) {
+	dir := t.TempDir()
+	if code, out := run(t, dir, "", "outbox"); code != 0 || !strings.Contains(out, "The outbox is empty.") {
+		t.Fatalf("empty outbox: %d %s", code, out)
+	}
+	db := openData(t, dir)
+	if _, err := db.QueueMail(context.Background(), store.Mail{To: "eltern@example.org", Subject: "Bitte bestätigen Sie Ihre Adresse – Pult",
+		Text: "http://127.0.0.1:8080/#/parent/confirm/abc", HTML: "<p>x</p>"}, false); err != nil {
+		t.Fatal(err)
+	}
+	code, out := run(t, dir, "", "outbox")
+	for _, want := range []string{"To: eltern@example.org", "Subject: Bitte bestätigen Sie Ihre Adresse – Pult", "#/parent/confirm/abc", "(held)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("outbox: %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+}
+
+// TestSMTPConfig: a bad PULT_SMTP_URL stops the start with a message that does not repeat the password.
+func TestSMTPConfig(t *testing.T) {
+	for _, tc := range []struct{ url, from string }{{"ftp://u:geheim@mail.example", "pult@schule.example"}, {"smtp://u:geheim@mail.example", ""}} {
+		_, err := cli.ConfigFrom(func(k string) string {
+			return map[string]string{"PULT_SMTP_URL": tc.url, "PULT_MAIL_FROM": tc.from}[k]
+		})
+		if err == nil || strings.Contains(err.Error(), "geheim") {
+			t.Errorf("%s from %q: %v", tc.url, tc.from, err)
+		}
+	}
+	c, err := cli.ConfigFrom(func(k string) string {
+		return map[string]string{"PULT_SMTP_URL": "smtps://u:geheim@mail.example", "PULT_MAIL_FROM": "Pult <pult@schule.example>"}[k]
+	})
+	if err != nil || c.SMTP == nil || !c.SMTP.ImplicitTLS || c.SMTP.Port != "465" {
+		t.Errorf("smtps config: %+v %v", c.SMTP, err)
+	}
+}

@@ -113,7 +113,8 @@ func demo(ctx context.Context, cfg Config, stdout io.Writer) error {
 		for week := 10; week >= 1; week-- {
 			day := today.AddDate(0, 0, -7*week+ci)
 			l, err := db.CreateLesson(ctx, a, cs.ID, store.Lesson{Date: day.Format(time.DateOnly), StartTime: fmt.Sprintf("%02d:00", 14+ci),
-				EndTime: fmt.Sprintf("%02d:45", 14+ci), Topic: demoTopics[(week+ci)%len(demoTopics)], Homework: "Stück bis Takt 16 üben"})
+				EndTime: fmt.Sprintf("%02d:45", 14+ci), Topic: demoTopics[(week+ci)%len(demoTopics)], Homework: "Stück bis Takt 16 üben",
+				Note: "Intern: Fingersatz noch unsicher", ParentNote: "Bitte Noten und Bleistift mitbringen"})
 			if err != nil {
 				return describe(err)
 			}
@@ -128,10 +129,23 @@ func demo(ctx context.Context, cfg Config, stdout io.Writer) error {
 			}
 		}
 	}
+	// A letter for the parents and one access code, so that the parents' side can be tried at once.
+	if _, err := db.SaveLetterTemplate(ctx, a, store.LetterTemplate{Name: "Zugangsbrief", Subject: "Zugang zu Pult für {{name}}",
+		Body: "Liebe Eltern von {{firstName}}\n\nIn Pult sehen Sie die Stunden, Hausaufgaben und die Anwesenheit im Kurs {{course}}.\n\n" +
+			"1. Registrieren Sie sich: {{link}}\n2. Geben Sie unter «Einstellungen → Kennungen verwalten» diesen Code ein:\n\n    {{code}}\n\n" +
+			"Freundliche Grüsse\n{{school}}, {{date}}"}); err != nil {
+		return describe(err)
+	}
+	code, err := db.IssueAccessCode(ctx, a, all[0].ID)
+	if err != nil {
+		return describe(err)
+	}
 	fmt.Fprintf(stdout, "Demo school %q created in %s: 2 teachers, %d courses, %d students, 10 lessons per course.\n\nLogins:\n", DemoSchool, cfg.DataDir, len(courses), len(students))
 	for _, l := range logins {
 		fmt.Fprintf(stdout, "  %-8s %-14s %s\n", l.role, l.username, l.password)
 	}
+	fmt.Fprintf(stdout, "\nA parent who registers at http://%s/#/parent/register can add %s %s with the access code %s.\n",
+		cfg.Addr, all[0].FirstName, all[0].LastName, code.Code)
 	fmt.Fprintln(stdout, "\nStart the server with `go tool task run` and log in at http://"+cfg.Addr)
 	return nil
 }

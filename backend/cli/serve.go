@@ -17,6 +17,8 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"pult/backend/auth"
+	"pult/backend/mail"
+	"pult/backend/outbox"
 	"pult/backend/server"
 )
 
@@ -59,7 +61,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher, TrustedProxies: cfg.Proxies, PublicURL: cfg.PublicURL}
+	var send outbox.Sender
+	if cfg.SMTP != nil {
+		smtp := *cfg.SMTP
+		send = func(ctx context.Context, m mail.Message) error { return mail.Send(ctx, smtp, m) }
+		log.Info("mail", "smtp", smtp.String())
+	} else {
+		log.Info("mail", "smtp", "none: mails stay in the outbox (backend outbox)")
+	}
+	postman := outbox.New(db, send, log)
+	go postman.Run(ctx)
+	scfg := server.Config{Version: Version, SecureCookies: cfg.TLS(), Hasher: hasher, TrustedProxies: cfg.Proxies, PublicURL: cfg.PublicURL,
+		Postman: postman}
 	if !has {
 		scfg.SetupToken, _ = auth.NewToken()
 	}
@@ -69,6 +82,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		if cert, scfg.CertFingerprint, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return err
 		}
+	}
+	// Links in mails go to the public address, else to the one the server listens on (never the Host of a request).
+	scfg.LinkURL = "http://" + cfg.Addr
+	if cfg.TLS() {
+		scfg.LinkURL = "https://" + cfg.Addr
 	}
 	srv := server.New(db, log, scfg)
 	hs := &http.Server{

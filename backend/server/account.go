@@ -39,10 +39,11 @@ func (s *Server) meOf(r *http.Request, u store.User) (*me, error) {
 }
 
 type envBody struct {
-	Host          string `json:"host"`
-	Version       string `json:"version"`
-	SetupRequired bool   `json:"setupRequired"`
-	User          *me    `json:"user"`
+	Host          string    `json:"host"`
+	Version       string    `json:"version"`
+	SetupRequired bool      `json:"setupRequired"`
+	User          *me       `json:"user"`
+	Parent        *parentMe `json:"parent"`
 }
 
 func (s *Server) env(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +58,9 @@ func (s *Server) env(w http.ResponseWriter, r *http.Request) {
 			schoolapi.WriteError(w, r, err)
 			return
 		}
+	}
+	if ps, ok := parentFrom(r.Context()); ok {
+		body.Parent = meOfParent(ps.parent)
 	}
 	schoolapi.WriteJSON(w, http.StatusOK, body)
 }
@@ -241,6 +245,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if sess, ok := sessionFrom(r.Context()); ok {
 		if err := s.db.DeleteSession(r.Context(), sess.tokenHash); err != nil {
+			schoolapi.WriteError(w, r, err)
+			return
+		}
+	}
+	if ps, ok := parentFrom(r.Context()); ok {
+		if err := s.db.DeleteParentSession(r.Context(), ps.tokenHash); err != nil {
 			schoolapi.WriteError(w, r, err)
 			return
 		}

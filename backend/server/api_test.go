@@ -23,6 +23,7 @@ var (
 	notFound  = outcome{http.StatusNotFound, "not_found"}
 	setupDone = outcome{http.StatusConflict, "setup_done"}
 	invalid   = outcome{http.StatusUnprocessableEntity, "validation_failed"}
+	accepted  = outcome{http.StatusAccepted, ""}
 )
 
 // roles holds what each role gets. The target of a row always belongs to school A: T1's course, lesson, student,
@@ -138,26 +139,86 @@ var routeMatrix = []matrixRow{
 		roles{unauth, ok, forbidden, forbidden, ok}, true},
 	{"POST /api/v1/students/import", "/api/v1/students/import", `{"csv":"first_name,last_name\nNina,Neu\n","courseId":"$course1"}`,
 		roles{unauth, notFound, forbidden, forbidden, ok}, false},
+
+	{"GET /api/v1/access-codes", "/api/v1/access-codes", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
+	{"POST /api/v1/students/{id}/access-code", "/api/v1/students/$s1/access-code", "", roles{unauth, notFound, forbidden, forbidden, created}, false},
+	{"DELETE /api/v1/students/{id}/access-code", "/api/v1/students/$s1/access-code", "", roles{unauth, notFound, forbidden, forbidden, noContent}, false},
+	{"GET /api/v1/letter-templates", "/api/v1/letter-templates", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
+	{"POST /api/v1/letter-templates", "/api/v1/letter-templates", `{"name":"Brief","subject":"Zugang","body":"Code {{code}} für {{firstName}}"}`,
+		roles{unauth, created, forbidden, forbidden, created}, false},
+	{"PUT /api/v1/letter-templates/{id}", "/api/v1/letter-templates/$template", `{"name":"Brief 2","subject":"Zugang","body":"{{code}}"}`,
+		roles{unauth, notFound, forbidden, forbidden, ok}, false},
+	{"DELETE /api/v1/letter-templates/{id}", "/api/v1/letter-templates/$template", "", roles{unauth, notFound, forbidden, forbidden, noContent}, false},
+	{"POST /api/v1/letter-templates/preview", "/api/v1/letter-templates/preview", `{"subject":"Zugang","body":"Code {{code}}"}`,
+		roles{unauth, ok, forbidden, forbidden, ok}, true},
+	{"POST /api/v1/letters", "/api/v1/letters", `{"templateId":"$template","studentIds":["$s3"]}`, roles{unauth, notFound, forbidden, forbidden, ok}, false},
+	{"POST /api/v1/letters/mail", "/api/v1/letters/mail", `{"templateId":"$template","studentIds":["$s3"]}`, roles{unauth, notFound, forbidden, forbidden, ok}, false},
+	{"GET /api/v1/parents", "/api/v1/parents", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
+	{"GET /api/v1/outbox", "/api/v1/outbox", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
+
+	{"POST /api/v1/parent/register", "/api/v1/parent/register", `{"email":"neu.2@example.org","password":"` + password + `","language":"en"}`, everyone(accepted), false},
+	{"POST /api/v1/parent/confirm", "/api/v1/parent/confirm", `{"token":"$confirmToken"}`, everyone(noContent), false},
+	{"POST /api/v1/parent/session", "/api/v1/parent/session", `{"email":"p1@example.org","password":"` + password + `"}`, everyone(ok), false},
+	{"POST /api/v1/parent/password-reset", "/api/v1/parent/password-reset", `{"email":"p1@example.org"}`, everyone(accepted), false},
+	{"POST /api/v1/parent/password-reset/confirm", "/api/v1/parent/password-reset/confirm", `{"token":"$resetToken","password":"a brand new password"}`,
+		everyone(noContent), false},
+	{"GET /api/v1/parent/children", "/api/v1/parent/children", "", everyone(unauth), true},
+	{"POST /api/v1/parent/children", "/api/v1/parent/children", `{"code":"$accessCode2"}`, everyone(unauth), false},
+	{"GET /api/v1/parent/children/{studentId}", "/api/v1/parent/children/$s1", "", everyone(unauth), true},
+	{"DELETE /api/v1/parent/children/{studentId}", "/api/v1/parent/children/$s1", "", everyone(unauth), false},
+	{"GET /api/v1/parent/children/{studentId}/shares", "/api/v1/parent/children/$s1/shares", "", everyone(unauth), true},
+	{"POST /api/v1/parent/children/{studentId}/shares", "/api/v1/parent/children/$s1/shares", `{"email":"kind@example.org"}`, everyone(unauth), false},
+	{"DELETE /api/v1/parent/children/{studentId}/shares/{shareId}", "/api/v1/parent/children/$s1/shares/$share1", "", everyone(unauth), false},
+}
+
+// parentOutcomes is what the two parent accounts get where it differs from an anonymous browser: the parent of
+// s1 (school A) and the parent of sB (school B). On every other route a parent is as anonymous as anyone.
+var parentOutcomes = map[string][2]outcome{
+	"GET /api/v1/parent/children":                                 {ok, ok},
+	"POST /api/v1/parent/children":                                {created, created},
+	"GET /api/v1/parent/children/{studentId}":                     {ok, notFound},
+	"DELETE /api/v1/parent/children/{studentId}":                  {noContent, notFound},
+	"GET /api/v1/parent/children/{studentId}/shares":              {ok, notFound},
+	"POST /api/v1/parent/children/{studentId}/shares":             {created, notFound},
+	"DELETE /api/v1/parent/children/{studentId}/shares/{shareId}": {noContent, notFound},
+}
+
+// parentWant is an asker's want for a parent account: parentOutcomes, else what an anonymous browser gets.
+func parentWant(i int) func(matrixRow) outcome {
+	return func(row matrixRow) outcome {
+		if o, ok := parentOutcomes[row.pattern]; ok {
+			return o[i]
+		}
+		return row.want.anon
+	}
 }
 
 // asker is one role of the matrix: its browser in a harness, and what it must never see.
 type asker struct {
 	name     string
 	loggedIn bool
-	want     func(roles) outcome
+	want     func(matrixRow) outcome
 	client   func(*harness) *client
 	// secret are ids this role may not learn: a 2xx answer to a GET must not contain them.
 	secret []string
 }
 
 var askers = []asker{
-	{"anonymous", false, func(r roles) outcome { return r.anon }, func(h *harness) *client { return h.anon }, nil},
-	{"admin of school B", true, func(r roles) outcome { return r.foreign }, func(h *harness) *client { return h.adminB },
-		[]string{"$adminA", "$t1", "$t2", "$course1", "$course2", "$lesson1", "$s1", "$s2", "$s3", "$s4", "$device1", "$license1", "$license2", "$licenseCode"}},
-	{"other teacher", true, func(r roles) outcome { return r.other }, func(h *harness) *client { return h.t2 },
-		[]string{"$t1", "$course1", "$lesson1", "$s1", "$s2", "$device1"}},
-	{"teacher of the course", true, func(r roles) outcome { return r.teacher }, func(h *harness) *client { return h.t1 }, nil},
-	{"admin", true, func(r roles) outcome { return r.admin }, func(h *harness) *client { return h.adminA }, nil},
+	{"anonymous", false, func(r matrixRow) outcome { return r.want.anon }, func(h *harness) *client { return h.anon }, nil},
+	{"admin of school B", true, func(r matrixRow) outcome { return r.want.foreign }, func(h *harness) *client { return h.adminB },
+		[]string{"$adminA", "$t1", "$t2", "$course1", "$course2", "$lesson1", "$s1", "$s2", "$s3", "$s4", "$device1", "$license1", "$license2", "$licenseCode",
+			"$parent1", "$accessCode2", "$template"}},
+	{"other teacher", true, func(r matrixRow) outcome { return r.want.other }, func(h *harness) *client { return h.t2 },
+		[]string{"$t1", "$course1", "$lesson1", "$s1", "$s2", "$device1", "$parent1", "$accessCode2"}},
+	{"teacher of the course", true, func(r matrixRow) outcome { return r.want.teacher }, func(h *harness) *client { return h.t1 }, []string{"$parent1", "$accessCode2"}},
+	{"admin", true, func(r matrixRow) outcome { return r.want.admin }, func(h *harness) *client { return h.adminA }, nil},
+	// A parent sees its own child's courses and lessons and nothing else of any school.
+	{"parent", true, parentWant(0), func(h *harness) *client { return h.parent },
+		[]string{"$adminA", "$adminB", "$t1", "$t2", "$course2", "$courseB", "$s2", "$s3", "$s4", "$sB", "$device1", "$license1", "$license2",
+			"$licenseCode", "$parent2", "$accessCode2", "$template"}},
+	{"parent at school B", true, parentWant(1), func(h *harness) *client { return h.otherParent },
+		[]string{"$adminA", "$t1", "$t2", "$course1", "$course2", "$lesson1", "$s1", "$s2", "$s3", "$s4", "$device1", "$license1", "$license2",
+			"$licenseCode", "$parent1", "$accessCode2", "$template", "$share1"}},
 }
 
 // TestRouteMatrix asks every route as every role. Refusals must have the right status and code and change
@@ -204,7 +265,7 @@ func TestRouteMatrix(t *testing.T) {
 // ask sends a row's request as one role, checks the answer, and reports whether the store changed.
 func ask(t *testing.T, h *harness, row matrixRow, who asker) (changed bool) {
 	method := strings.Fields(row.pattern)[0]
-	want := who.want(row.want)
+	want := who.want(row)
 	var body any
 	if row.body != "" {
 		body = h.fill(row.body)
@@ -253,6 +314,7 @@ const (
 func anonOf(h *harness) *client   { return h.anon }
 func t1Of(h *harness) *client     { return h.t1 }
 func adminAOf(h *harness) *client { return h.adminA }
+func parentOf(h *harness) *client { return h.parent }
 
 var bodyRoutes = []bodyRoute{
 	{"POST /api/v1/setup", anonOf, "/api/v1/setup", "schoolName", "password", `12345678901`, defaultLimit},
@@ -285,6 +347,18 @@ var bodyRoutes = []bodyRoute{
 	{"PATCH /api/v1/students/{id}", adminAOf, "/api/v1/students/$s1", "class", "class", `7`, defaultLimit},
 	{"POST /api/v1/students/import/preview", adminAOf, "/api/v1/students/import/preview", "csv", "csv", `1`, importLimit},
 	{"POST /api/v1/students/import", adminAOf, "/api/v1/students/import", "csv", "skipInvalid", `"yes"`, importLimit},
+	{"POST /api/v1/letter-templates", adminAOf, "/api/v1/letter-templates", "body", "name", `1`, defaultLimit},
+	{"PUT /api/v1/letter-templates/{id}", adminAOf, "/api/v1/letter-templates/$template", "body", "subject", `[]`, defaultLimit},
+	{"POST /api/v1/letter-templates/preview", adminAOf, "/api/v1/letter-templates/preview", "body", "body", `1`, defaultLimit},
+	{"POST /api/v1/letters", adminAOf, "/api/v1/letters", "templateId", "studentIds", `"$s1"`, defaultLimit},
+	{"POST /api/v1/letters/mail", adminAOf, "/api/v1/letters/mail", "courseId", "studentIds", `1`, defaultLimit},
+	{"POST /api/v1/parent/register", anonOf, "/api/v1/parent/register", "email", "password", `1`, defaultLimit},
+	{"POST /api/v1/parent/confirm", anonOf, "/api/v1/parent/confirm", "token", "token", `1`, defaultLimit},
+	{"POST /api/v1/parent/session", anonOf, "/api/v1/parent/session", "email", "password", `true`, defaultLimit},
+	{"POST /api/v1/parent/password-reset", anonOf, "/api/v1/parent/password-reset", "email", "email", `[]`, defaultLimit},
+	{"POST /api/v1/parent/password-reset/confirm", anonOf, "/api/v1/parent/password-reset/confirm", "password", "endSessions", `"yes"`, defaultLimit},
+	{"POST /api/v1/parent/children", parentOf, "/api/v1/parent/children", "code", "code", `123`, defaultLimit},
+	{"POST /api/v1/parent/children/{studentId}/shares", parentOf, "/api/v1/parent/children/$s1/shares", "email", "email", `{}`, defaultLimit},
 }
 
 // bodiless are the writes that read no body.
@@ -293,6 +367,7 @@ var bodiless = []string{
 	"POST /api/v1/lessons/{id}/attendance/all-present",
 	"POST /api/v1/users/{id}/unlock",
 	"POST /api/v1/recovery-codes",
+	"POST /api/v1/students/{id}/access-code",
 }
 
 // TestMalformedBodies sends every route that reads a body broken bodies; each is refused with its code and

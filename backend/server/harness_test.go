@@ -107,6 +107,15 @@ var fingerprintQueries = []string{
 	`SELECT * FROM device_challenges ORDER BY challenge_hash`,
 	`SELECT * FROM licenses ORDER BY id`,
 	`SELECT * FROM device_wipes ORDER BY device_id`,
+	`SELECT * FROM mail_outbox ORDER BY id`,
+	`SELECT * FROM parents ORDER BY id`,
+	`SELECT token_hash, parent_id, created_at FROM parent_sessions ORDER BY token_hash`,
+	`SELECT * FROM parent_tokens ORDER BY token_hash`,
+	`SELECT * FROM access_codes ORDER BY id`,
+	`SELECT * FROM parent_children ORDER BY parent_id, student_id`,
+	`SELECT * FROM parent_shares ORDER BY id`,
+	`SELECT * FROM letter_templates ORDER BY id`,
+	`SELECT * FROM parent_registrations ORDER BY parent_id, school_id`,
 }
 
 // fingerprint hashes the rows of the store's file, read from the file itself rather than through the store.
@@ -289,6 +298,9 @@ func (s *testServer) createAdmin(tb testing.TB, school, username string) string 
 type harness struct {
 	*testServer
 	anon, t1, t2, adminA, adminB *client
+	// parent holds s1 of school A by its code and shares it with an address without an account ($share1);
+	// otherParent holds sB of school B.
+	parent, otherParent *client
 	// ids maps the placeholders of paths and bodies ("$course1") to ids.
 	ids map[string]string
 }
@@ -351,7 +363,73 @@ func MustHarness(tb testing.TB) *harness {
 	h.ids["$nextWeek"] = time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
 	mustDo(tb, h.adminA, "POST", "/api/v1/learning-mode", h.fillAll(map[string]any{"userIds": []string{"$t1"}, "until": "$nextWeek", "devices": 9}), http.StatusNoContent)
 	h.addLicenses(tb)
+	h.addParents(tb)
 	return h
+}
+
+// addParents gives s1 (school A) and sB (school B) access codes, redeemed by the parent accounts $parent1 and
+// $parent2, and s2 a code nobody redeemed yet ($accessCode2). $parent1 shares s1 with an address that has no
+// account ($share1). There is a registration waiting for its confirmation link ($confirmToken), a reset link
+// of $parent1 ($resetToken), and a letter template of school A ($template).
+func (h *harness) addParents(tb testing.TB) {
+	tb.Helper()
+	code := func(c *client, student string) string {
+		return decodeJSON[struct{ Code string }](tb, mustDo(tb, c, "POST", h.fill("/api/v1/students/"+student+"/access-code"), nil, http.StatusCreated)).Code
+	}
+	code1, codeB := code(h.adminA, "$s1"), code(h.adminB, "$sB")
+	h.ids["$accessCode2"] = code(h.adminA, "$s2")
+	h.ids["$parent1"] = h.createParent(tb, "p1@example.org")
+	h.ids["$parent2"] = h.createParent(tb, "p2@example.org")
+	h.parent = h.parentLogin(tb, "parent", "p1@example.org")
+	h.otherParent = h.parentLogin(tb, "other parent", "p2@example.org")
+	mustDo(tb, h.parent, "POST", "/api/v1/parent/children", map[string]string{"code": code1}, http.StatusCreated)
+	mustDo(tb, h.otherParent, "POST", "/api/v1/parent/children", map[string]string{"code": codeB}, http.StatusCreated)
+	h.ids["$share1"] = decodeJSON[idOnly](tb, mustDo(tb, h.parent, "POST", h.fill("/api/v1/parent/children/$s1/shares"),
+		map[string]string{"email": "oma@example.org"}, http.StatusCreated)).ID
+	ctx := context.Background()
+	token, hash := auth.NewToken()
+	pw, err := h.hasher.Hash(ctx, password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := h.db.RegisterParent(ctx, "neu@example.org", pw, "de", hash, time.Now().Add(time.Hour), ""); err != nil {
+		tb.Fatal(err)
+	}
+	h.ids["$confirmToken"] = token
+	token, hash = auth.NewToken()
+	if err := h.db.AddResetToken(ctx, h.ids["$parent1"], hash, time.Now().Add(time.Hour)); err != nil {
+		tb.Fatal(err)
+	}
+	h.ids["$resetToken"] = token
+	h.ids["$template"] = decodeJSON[idOnly](tb, mustDo(tb, h.adminA, "POST", "/api/v1/letter-templates",
+		map[string]string{"name": "Zugangscode", "subject": "Zugang für {{name}}", "body": "Ihr Code: {{code}}"}, http.StatusCreated)).ID
+}
+
+// createParent makes a confirmed parent account the way registration and its link do.
+func (s *testServer) createParent(tb testing.TB, email string) string {
+	tb.Helper()
+	ctx := context.Background()
+	pw, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, hash := auth.NewToken()
+	if _, err := s.db.RegisterParent(ctx, email, pw, "de", hash, time.Now().Add(time.Hour), ""); err != nil {
+		tb.Fatal(err)
+	}
+	p, err := s.db.ConfirmParent(ctx, hash)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p.ID
+}
+
+// parentLogin logs a new browser in as a parent account.
+func (s *testServer) parentLogin(tb testing.TB, name, email string) *client {
+	tb.Helper()
+	c := s.client(name)
+	mustDo(tb, c, "POST", "/api/v1/parent/session", map[string]string{"email": email, "password": password}, http.StatusOK)
+	return c
 }
 
 // addLicenses gives school A two licenses: $license1 is T1's, with a pending desktop enrolled by its code

@@ -127,6 +127,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				schoolapi.WriteError(w, r, err)
 				return
 			}
+			// Not a staff session: perhaps a parent's. A parent carries no actor, so every staff route refuses it.
+			p, perr := s.db.ParentSession(r.Context(), hash, s.cfg.IdleTimeout, s.cfg.AbsoluteTimeout)
+			if perr == nil {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), parentKey{}, parentSession{parent: p, tokenHash: hash})))
+				return
+			}
+			if store.ErrorCode(perr) == store.CodeInternal {
+				schoolapi.WriteError(w, r, perr)
+				return
+			}
 			s.clearSessionCookie(w)
 			next.ServeHTTP(w, r)
 			return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pult/backend/auth"
+	"pult/backend/outbox"
 	"pult/frontend"
 	"pult/store"
 	"pult/store/schoolapi"
@@ -36,6 +37,15 @@ type Config struct {
 	// CertFingerprint is the hex SHA-256 of the TLS certificate when it comes from files; the license QR codes
 	// carry it so that the desktop app pins it. Empty with autocert or plain HTTP.
 	CertFingerprint string
+	// Postman sends (or, without SMTP, holds) mails; nil makes one over SendMail (nil: hold every mail in the
+	// outbox), whose worker the caller runs (Server.Postman).
+	Postman  *outbox.Postman
+	SendMail outbox.Sender
+	// LinkURL is the address for links in mails when PublicURL is empty: the address the server listens on.
+	LinkURL string
+	// AnonymousFloor is the least time a registration or reset request takes, so that its timing does not tell
+	// whether the address has an account. Default 400 ms.
+	AnonymousFloor time.Duration
 }
 
 // Server answers HTTP requests.
@@ -55,6 +65,14 @@ type Server struct {
 	challenges *ipLimiter
 	cop        *http.CrossOriginProtection
 	hub        *hub
+	// mailRequests bounds registrations and reset requests per address (each sends a mail), linkGuesses the
+	// tokens tried, codeGuesses wrong access codes per account and per address.
+	mailRequests *ipLimiter
+	linkGuesses  *ipLimiter
+	codeGuesses  *ipLimiter
+	// mailsTo bounds the mails to one address (keyed by its hash), so nobody can flood a stranger's mailbox with
+	// registration or reset mails from many addresses.
+	mailsTo *ipLimiter
 
 	setupMu   sync.Mutex
 	setupHash []byte
@@ -71,10 +89,21 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	if cfg.UI == nil {
 		cfg.UI = frontend.Dist()
 	}
+	if cfg.AnonymousFloor == 0 {
+		cfg.AnonymousFloor = 400 * time.Millisecond
+	}
+	if cfg.LinkURL == "" {
+		cfg.LinkURL = "http://127.0.0.1:8080"
+	}
+	if cfg.Postman == nil {
+		cfg.Postman = outbox.New(db, cfg.SendMail, log)
+	}
 	s := &Server{db: db, cfg: cfg, log: log, routes: schoolapi.NewRoutes(), limiter: newIPLimiter(20, 3*time.Second),
 		registrations: newIPLimiter(30, 10*time.Second), approvals: newIPLimiter(10, 30*time.Second),
 		licenseGuesses: newIPLimiter(10, time.Minute), challenges: newIPLimiter(30, time.Second),
-		cop: http.NewCrossOriginProtection(), hub: newHub()}
+		mailRequests: newIPLimiter(20, time.Minute), linkGuesses: newIPLimiter(20, time.Minute), codeGuesses: newIPLimiter(MaxCodeGuesses, time.Minute),
+		mailsTo: newIPLimiter(MaxMailsToAddress, 20*time.Minute),
+		cop:     http.NewCrossOriginProtection(), hub: newHub()}
 	db.OnChange(s.hub.notify)
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
@@ -82,6 +111,16 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	s.register()
 	return s
 }
+
+// MaxCodeGuesses is how many wrong access codes an account (and an address) may try before it waits a minute per
+// further try.
+const MaxCodeGuesses = 10
+
+// Postman is the server's mail queue; its Run delivers.
+func (s *Server) Postman() *outbox.Postman { return s.cfg.Postman }
+
+// MaxMailsToAddress is how many registration and reset mails one address gets at once; then one per 20 minutes.
+const MaxMailsToAddress = 3
 
 // Patterns lists the registered routes, for the test that holds them against the OpenAPI document.
 func (s *Server) Patterns() []string { return s.routes.Patterns }
@@ -136,6 +175,30 @@ func (s *Server) register() {
 	rt.Handle("DELETE /api/v1/users/{id}/learning-mode", schoolapi.ActorHandler(s.endLearningMode))
 	rt.Handle("GET /api/v1/sync", http.HandlerFunc(s.syncHandler))
 	rt.Handle("GET /api/v1/changes", schoolapi.ActorHandler(s.changes))
+	rt.Handle("GET /api/v1/access-codes", schoolapi.ActorHandler(s.listAccessCodes))
+	rt.Handle("POST /api/v1/students/{id}/access-code", schoolapi.ActorHandler(s.issueAccessCode))
+	rt.Handle("DELETE /api/v1/students/{id}/access-code", schoolapi.ActorHandler(s.revokeAccessCode))
+	rt.Handle("GET /api/v1/letter-templates", schoolapi.ActorHandler(s.listTemplates))
+	rt.Handle("POST /api/v1/letter-templates", schoolapi.ActorHandler(s.createTemplate))
+	rt.Handle("PUT /api/v1/letter-templates/{id}", schoolapi.ActorHandler(s.updateTemplate))
+	rt.Handle("DELETE /api/v1/letter-templates/{id}", schoolapi.ActorHandler(s.deleteTemplate))
+	rt.Handle("POST /api/v1/letter-templates/preview", schoolapi.ActorHandler(s.previewTemplate))
+	rt.Handle("POST /api/v1/letters", schoolapi.ActorHandler(s.printLetters))
+	rt.Handle("POST /api/v1/letters/mail", schoolapi.ActorHandler(s.mailLetters))
+	rt.Handle("GET /api/v1/parents", schoolapi.ActorHandler(s.listRegistrants))
+	rt.Handle("GET /api/v1/outbox", schoolapi.ActorHandler(s.outbox))
+	rt.Handle("POST /api/v1/parent/register", http.HandlerFunc(s.registerParent))
+	rt.Handle("POST /api/v1/parent/confirm", http.HandlerFunc(s.confirmParent))
+	rt.Handle("POST /api/v1/parent/session", http.HandlerFunc(s.loginParent))
+	rt.Handle("POST /api/v1/parent/password-reset", http.HandlerFunc(s.requestParentReset))
+	rt.Handle("POST /api/v1/parent/password-reset/confirm", http.HandlerFunc(s.resetParentPassword))
+	rt.Handle("GET /api/v1/parent/children", parentHandler(s.listChildren))
+	rt.Handle("POST /api/v1/parent/children", parentHandler(s.redeemCode))
+	rt.Handle("GET /api/v1/parent/children/{studentId}", parentHandler(s.childView))
+	rt.Handle("DELETE /api/v1/parent/children/{studentId}", parentHandler(s.removeChild))
+	rt.Handle("GET /api/v1/parent/children/{studentId}/shares", parentHandler(s.listShares))
+	rt.Handle("POST /api/v1/parent/children/{studentId}/shares", parentHandler(s.shareChild))
+	rt.Handle("DELETE /api/v1/parent/children/{studentId}/shares/{shareId}", parentHandler(s.revokeShare))
 	schoolapi.Register(rt, s.db)
 	// Not part of the API's contract: unknown API paths get a JSON answer, everything else is the UI.
 	rt.Mux.HandleFunc("/api/", s.noRoute)

@@ -30,10 +30,10 @@ export function saveState(state: E2EState): void {
 }
 
 /** Runs the real server on a data folder, in a process group of its own; its log goes to server.log in the folder. */
-function spawnBackend(port: number, dataDir: string): ChildProcess {
+function spawnBackend(port: number, dataDir: string, env: Record<string, string> = {}): ChildProcess {
   const log = openSync(join(dataDir, 'server.log'), 'a')
   return spawn(backendBin, ['serve'], {
-    env: { ...process.env, PULT_DATA: dataDir, PULT_ADDR: `127.0.0.1:${port}`, PULT_LOG_LEVEL: 'debug' },
+    env: { ...process.env, PULT_DATA: dataDir, PULT_ADDR: `127.0.0.1:${port}`, PULT_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', log],
     detached: true,
   })
@@ -41,9 +41,9 @@ function spawnBackend(port: number, dataDir: string): ChildProcess {
 
 // startBackend runs the real server on a fresh data folder. Its output goes to a log file inside that folder, so
 // the plaintext check covers the logs too. It resolves with the one-time setup link the server prints.
-export async function startBackend(port: number): Promise<E2EState & { child: ChildProcess }> {
+export async function startBackend(port: number, env: Record<string, string> = {}): Promise<E2EState & { child: ChildProcess }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pult-e2e-'))
-  const child = spawnBackend(port, dataDir)
+  const child = spawnBackend(port, dataDir, env)
   let out = ''
   const setupUrl = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`backend printed no setup link: ${out}`)), 30_000)

@@ -69,6 +69,7 @@ var statusOf = map[store.Code]int{
 	store.CodeDeviceProofInvalid: http.StatusUnauthorized,
 	store.CodeLicenseInvalid:     http.StatusNotFound,
 	store.CodeLicenseInUse:       http.StatusConflict,
+	store.CodeLinkInvalid:        http.StatusGone,
 	store.CodeInternal:           http.StatusInternalServerError,
 	CodeInvalidJSON:              http.StatusBadRequest,
 	CodeUnknownField:             http.StatusBadRequest,

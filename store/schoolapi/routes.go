@@ -172,6 +172,8 @@ type lessonInput struct {
 	Topic     string `json:"topic"`
 	Homework  string `json:"homework"`
 	Note      string `json:"note"`
+	// ParentNote is the note parents see (SD4).
+	ParentNote string `json:"parentNote"`
 }
 
 func (h api) createLesson(w http.ResponseWriter, r *http.Request, a store.Actor) error {
@@ -180,7 +182,7 @@ func (h api) createLesson(w http.ResponseWriter, r *http.Request, a store.Actor)
 		return err
 	}
 	l, err := h.db.CreateLesson(r.Context(), a, r.PathValue("id"), store.Lesson{
-		Date: in.Date, StartTime: in.StartTime, EndTime: in.EndTime, Topic: in.Topic, Homework: in.Homework, Note: in.Note})
+		Date: in.Date, StartTime: in.StartTime, EndTime: in.EndTime, Topic: in.Topic, Homework: in.Homework, Note: in.Note, ParentNote: in.ParentNote})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,13 @@ export const AUDIT_ACTIONS = [
   'license_detached',
   'license_deleted',
   'device_policy_changed',
+  'access_code_issued',
+  'access_code_revoked',
+  'access_code_redeem',
+  'letters_printed',
+  'letters_mailed',
+  'child_shared',
+  'share_revoked',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
@@ -51,6 +58,7 @@ export const AUDIT_REASONS = [
   'location_license',
   'license_invalid',
   'license_in_use',
+  'rate_limited',
 ] as const
 export type AuditReason = (typeof AUDIT_REASONS)[number]
 
@@ -79,6 +87,13 @@ const actionKeys: Record<AuditAction, MessageKey> = {
   license_detached: 'auditAction.license_detached',
   license_deleted: 'auditAction.license_deleted',
   device_policy_changed: 'auditAction.device_policy_changed',
+  access_code_issued: 'auditAction.access_code_issued',
+  access_code_revoked: 'auditAction.access_code_revoked',
+  access_code_redeem: 'auditAction.access_code_redeem',
+  letters_printed: 'auditAction.letters_printed',
+  letters_mailed: 'auditAction.letters_mailed',
+  child_shared: 'auditAction.child_shared',
+  share_revoked: 'auditAction.share_revoked',
 }
 
 const reasonKeys: Record<AuditReason, MessageKey> = {
@@ -99,6 +114,7 @@ const reasonKeys: Record<AuditReason, MessageKey> = {
   location_license: 'auditReason.location_license',
   license_invalid: 'auditReason.license_invalid',
   license_in_use: 'auditReason.license_in_use',
+  rate_limited: 'auditReason.rate_limited',
 }
 
 const outcomeKeys: Record<string, MessageKey> = {

@@ -1,6 +1,6 @@
 import { api } from './api/client'
 import type { ApiError } from './api/error'
-import type { DesktopDevice, User } from './api/types'
+import type { DesktopDevice, Parent, User } from './api/types'
 import { parseHash } from './router/routes'
 import { replaceRoute } from './router/router.svelte'
 
@@ -14,6 +14,8 @@ export const session = $state<{
   version: string
   setupRequired: boolean
   user: User | null
+  /** A logged-in parent account (a parent is never also a `user`). */
+  parent: Parent | null
   notice: SessionNotice
   /** The desktop app's device (docs/desktop.md); null in a browser. */
   device: DesktopDevice | null
@@ -24,6 +26,7 @@ export const session = $state<{
   version: '',
   setupRequired: false,
   user: null,
+  parent: null,
   notice: null,
   device: null,
 })
@@ -57,6 +60,7 @@ export async function loadEnv(): Promise<void> {
     session.version = env.version
     session.setupRequired = env.setupRequired
     session.user = env.user ?? null
+    session.parent = env.parent ?? null
     session.device = env.host === 'desktop' ? (env.device ?? null) : null
     session.loadError = null
   } catch (err) {
@@ -73,6 +77,13 @@ export function signedIn(user: User): void {
   setup.token = ''
 }
 
+/** A parent account logged in. */
+export function signedInParent(parent: Parent): void {
+  session.parent = parent
+  session.user = null
+  session.notice = null
+}
+
 export async function logout(): Promise<void> {
   try {
     await api.logout()
@@ -80,6 +91,7 @@ export async function logout(): Promise<void> {
     // The session is gone for this page either way.
   }
   session.user = null
+  session.parent = null
   session.notice = 'loggedOut'
 }
 
@@ -91,8 +103,30 @@ export function removedOwnDevice(): void {
 
 /** The session has ended (timed out, or ended elsewhere): the login form shows, saying why. */
 export function sessionExpired(): void {
-  if (session.user) session.notice = 'expired'
+  if (session.user || session.parent) session.notice = 'expired'
   session.user = null
+  session.parent = null
 }
 
 api.onUnauthenticated(sessionExpired)
+
+/** The token of a link from a mail (`#/parent/confirm/<token>`, `#/parent/reset/<token>`), kept in memory only. */
+const mailLink = $state({ token: '' })
+
+/**
+ * Reads the token of a confirmation or reset link and removes it from the address bar, like the setup token: it
+ * is neither kept in the history nor shown over someone's shoulder. The fragment never reaches the server.
+ */
+export function takeMailTokenFromAddress(): void {
+  const route = parseHash(location.hash)
+  if ((route.name === 'parentConfirm' || route.name === 'parentReset') && route.token !== '') {
+    mailLink.token = route.token
+    replaceRoute({ name: route.name, token: '' })
+  }
+}
+
+window.addEventListener('hashchange', takeMailTokenFromAddress)
+
+export function currentMailToken(): string {
+  return mailLink.token
+}

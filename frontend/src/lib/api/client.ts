@@ -1,5 +1,17 @@
 import { ApiError, apiErrorFrom } from './error'
 import type {
+  AccessCode,
+  Child,
+  ChildView,
+  Letter,
+  LettersMailed,
+  LettersRequest,
+  LetterTemplate,
+  LetterTemplateInput,
+  Outbox,
+  Parent,
+  Registrant,
+  Share,
   Account,
   AccountInput,
   AccountPatch,
@@ -429,6 +441,106 @@ export class ApiClient {
 
   importStudents(input: ImportRequest): Promise<ImportResult> {
     return this.request('POST', '/students/import', input)
+  }
+
+  // Parents (PA1–PA5)
+
+  registerParent(email: string, password: string, language: string, school = ''): Promise<void> {
+    return this.request('POST', '/parent/register', school ? { email, password, language, school } : { email, password, language })
+  }
+
+  confirmParent(token: string): Promise<void> {
+    return this.request('POST', '/parent/confirm', { token })
+  }
+
+  async loginParent(email: string, password: string): Promise<Parent> {
+    return (await this.request<{ parent: Parent }>('POST', '/parent/session', { email, password })).parent
+  }
+
+  requestParentReset(email: string, language: string): Promise<void> {
+    return this.request('POST', '/parent/password-reset', { email, language })
+  }
+
+  resetParentPassword(token: string, password: string, endSessions: boolean): Promise<void> {
+    return this.request('POST', '/parent/password-reset/confirm', { token, password, endSessions })
+  }
+
+  children(): Promise<Child[]> {
+    return this.list('/parent/children')
+  }
+
+  addChild(code: string): Promise<Child> {
+    return this.request('POST', '/parent/children', { code })
+  }
+
+  child(studentId: string): Promise<ChildView> {
+    return this.request('GET', `/parent/children/${enc(studentId)}`)
+  }
+
+  removeChild(studentId: string): Promise<void> {
+    return this.request('DELETE', `/parent/children/${enc(studentId)}`)
+  }
+
+  shares(studentId: string): Promise<Share[]> {
+    return this.list(`/parent/children/${enc(studentId)}/shares`)
+  }
+
+  share(studentId: string, email: string): Promise<Share> {
+    return this.request('POST', `/parent/children/${enc(studentId)}/shares`, { email })
+  }
+
+  revokeShare(studentId: string, shareId: string): Promise<void> {
+    return this.request('DELETE', `/parent/children/${enc(studentId)}/shares/${enc(shareId)}`)
+  }
+
+  // Correspondence (admins)
+
+  accessCodes(): Promise<AccessCode[]> {
+    return this.list('/access-codes')
+  }
+
+  issueAccessCode(studentId: string): Promise<AccessCode> {
+    return this.request('POST', `/students/${enc(studentId)}/access-code`)
+  }
+
+  revokeAccessCode(studentId: string): Promise<void> {
+    return this.request('DELETE', `/students/${enc(studentId)}/access-code`)
+  }
+
+  letterTemplates(): Promise<LetterTemplate[]> {
+    return this.list('/letter-templates')
+  }
+
+  createLetterTemplate(input: LetterTemplateInput): Promise<LetterTemplate> {
+    return this.request('POST', '/letter-templates', input)
+  }
+
+  updateLetterTemplate(id: string, input: LetterTemplateInput): Promise<LetterTemplate> {
+    return this.request('PUT', `/letter-templates/${enc(id)}`, input)
+  }
+
+  deleteLetterTemplate(id: string): Promise<void> {
+    return this.request('DELETE', `/letter-templates/${enc(id)}`)
+  }
+
+  previewLetter(subject: string, body: string): Promise<{ subject: string; body: string }> {
+    return this.request('POST', '/letter-templates/preview', { subject, body })
+  }
+
+  async letters(req: LettersRequest): Promise<Letter[]> {
+    return (await this.request<{ letters: Letter[] }>('POST', '/letters', req)).letters
+  }
+
+  mailLetters(req: LettersRequest): Promise<LettersMailed> {
+    return this.request('POST', '/letters/mail', req)
+  }
+
+  registrants(): Promise<Registrant[]> {
+    return this.list('/parents')
+  }
+
+  outbox(): Promise<Outbox> {
+    return this.request('GET', '/outbox')
   }
 }
 

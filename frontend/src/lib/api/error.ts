@@ -25,6 +25,7 @@ export const API_ERROR_CODES = [
   'conflict',
   'license_invalid',
   'license_in_use',
+  'link_invalid',
   'internal',
   // The desktop app's own (docs/desktop.md).
   'locked',
@@ -50,6 +51,7 @@ export const FIELD_ERROR_CODES = [
   'out_of_range',
   'not_enrolled',
   'unknown_value',
+  'unknown_placeholder',
 ] as const
 
 /** Field error codes of a desktop PIN beyond the common ones (docs/desktop.md): `too_common`, and `mismatch` of `repeat`. */

@@ -17,6 +17,8 @@ export interface Env {
   version: string
   setupRequired: boolean
   user: User | null
+  /** The logged-in parent account (backend only). */
+  parent?: Parent | null
   /** Only in the desktop app (`host` is `"desktop"`): the device's phase and settings (docs/desktop.md). */
   device?: DesktopDevice | null
 }
@@ -202,6 +204,8 @@ export interface LessonInput {
   topic: string
   homework: string
   note: string
+  /** What parents read beside the lesson; `note` is internal. */
+  parentNote?: string
 }
 
 export interface Lesson extends LessonInput {
@@ -371,4 +375,121 @@ export interface LicenseSheet {
   /** Hex SHA-256 of the server's certificate, when it is pinned. */
   fingerprint?: string
   licenses: SheetLicense[]
+}
+
+// Parents and students (PA1–PA5)
+
+/** A logged-in parent account. */
+export interface Parent {
+  id: string
+  email: string
+  language: 'de' | 'en'
+}
+
+/** A child as its parents see it; `shared` when another account granted it. */
+export interface Child {
+  studentId: string
+  schoolId: string
+  schoolName: string
+  firstName: string
+  lastName: string
+  class: string
+  shared: boolean
+}
+
+export interface ParentMark {
+  status: AttendanceStatus
+  lateMinutes: number
+}
+
+export interface ParentLesson {
+  id: string
+  date: string
+  startTime: string
+  endTime: string
+  topic: string
+  homework: string
+  parentNote: string
+  attendance: ParentMark | null
+}
+
+export interface ParentCourse {
+  id: string
+  name: string
+  subject: string
+  lessons: ParentLesson[]
+}
+
+export interface ChildView extends Child {
+  courses: ParentCourse[]
+}
+
+export interface Share {
+  id: string
+  email: string
+  createdAt: string
+}
+
+export interface AccessCode {
+  id: string
+  studentId: string
+  code: string
+  createdAt: string
+}
+
+export interface LetterTemplate {
+  id: string
+  name: string
+  subject: string
+  body: string
+  createdAt: string
+}
+
+export interface LetterTemplateInput {
+  name: string
+  subject: string
+  body: string
+}
+
+export interface Letter {
+  studentId: string
+  studentName: string
+  guardianEmail: string
+  subject: string
+  body: string
+}
+
+export interface LettersRequest {
+  templateId: string
+  studentIds?: string[]
+  courseId?: string
+}
+
+export interface LettersMailed {
+  queued: number
+  withoutAddress: string[]
+}
+
+export interface Registrant {
+  id: string
+  email: string
+  registeredAt: string
+  confirmed: boolean
+  children: { studentId: string; name: string; shared: boolean; linkedAt: string }[]
+}
+
+export interface OutboxMail {
+  id: string
+  createdAt: string
+  state: 'queued' | 'held' | 'failed'
+  attempts: number
+  to: string
+  subject: string
+  text: string
+  html: string
+}
+
+export interface Outbox {
+  sends: boolean
+  items: OutboxMail[]
 }

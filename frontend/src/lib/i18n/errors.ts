@@ -15,6 +15,7 @@ export function isMessageKey(key: string): key is MessageKey {
 export interface ErrorContext {
   notFound?: MessageKey
   forbidden?: MessageKey
+  invalidCredentials?: MessageKey
 }
 
 /** The message for any error of an API call (or anything else thrown). */
@@ -22,6 +23,7 @@ export function errorMessage(err: unknown, ctx: ErrorContext = {}): Message {
   if (!(err instanceof ApiError)) return { key: 'error.unknown', params: { code: '?' } }
   if (err.code === 'not_found' && ctx.notFound) return { key: ctx.notFound }
   if (err.code === 'forbidden' && ctx.forbidden) return { key: ctx.forbidden }
+  if (err.code === 'invalid_credentials' && ctx.invalidCredentials) return { key: ctx.invalidCredentials }
   if (err.code === 'too_many_attempts' && err.retryAfter !== null) {
     return { key: 'error.too_many_attempts_wait', params: { seconds: err.retryAfter } }
   }

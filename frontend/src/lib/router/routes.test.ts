@@ -34,6 +34,17 @@ describe('parseHash', () => {
     ['#/setup', { name: 'setup', token: '' }],
     ['/courses/a%20b', { name: 'course', id: 'a b' }],
     ['#/courses?x=1', { name: 'courses' }],
+    ['#/admin/parents', { name: 'adminParents' }],
+    ['#/admin/letters', { name: 'adminLetters' }],
+    ['#/parent', { name: 'parentHome' }],
+    ['#/parent/login', { name: 'parentLogin' }],
+    ['#/parent/register', { name: 'parentRegister' }],
+    ['#/parent/forgot', { name: 'parentForgot' }],
+    ['#/parent/settings', { name: 'parentSettings' }],
+    ['#/parent/confirm/t0k-EN_x', { name: 'parentConfirm', token: 't0k-EN_x' }],
+    ['#/parent/confirm', { name: 'parentConfirm', token: '' }],
+    ['#/parent/reset/t0k-EN_y', { name: 'parentReset', token: 't0k-EN_y' }],
+    ['#/parent/children/S1', { name: 'parentChild', id: 'S1' }],
   ])('%s', (hash, route) => {
     expect(parseHash(hash)).toEqual(route)
   })

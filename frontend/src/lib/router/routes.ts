@@ -20,6 +20,16 @@ export type Route =
   | { name: 'adminRecoveryCodes' }
   | { name: 'adminLicenses' }
   | { name: 'adminLicenseSheet'; ids: string[] }
+  | { name: 'adminParents' }
+  | { name: 'adminLetters' }
+  | { name: 'parentLogin' }
+  | { name: 'parentRegister' }
+  | { name: 'parentConfirm'; token: string }
+  | { name: 'parentForgot' }
+  | { name: 'parentReset'; token: string }
+  | { name: 'parentHome' }
+  | { name: 'parentChild'; id: string }
+  | { name: 'parentSettings' }
   | { name: 'notFound'; path: string }
 
 function decode(segment: string): string | null {
@@ -49,6 +59,7 @@ export function parseHash(hash: string): Route {
       if (a === 'account') return { name: 'account' }
       if (a === 'devices') return { name: 'devices' }
       if (a === 'setup') return { name: 'setup', token: '' }
+      if (a === 'parent') return { name: 'parentHome' }
       return notFound
     case 2: {
       const id = decode(b)
@@ -62,6 +73,17 @@ export function parseHash(hash: string): Route {
         if (b === 'ip-ranges') return { name: 'adminIpRanges' }
         if (b === 'recovery-codes') return { name: 'adminRecoveryCodes' }
         if (b === 'licenses') return { name: 'adminLicenses' }
+        if (b === 'parents') return { name: 'adminParents' }
+        if (b === 'letters') return { name: 'adminLetters' }
+        return notFound
+      }
+      if (a === 'parent') {
+        if (b === 'login') return { name: 'parentLogin' }
+        if (b === 'register') return { name: 'parentRegister' }
+        if (b === 'forgot') return { name: 'parentForgot' }
+        if (b === 'settings') return { name: 'parentSettings' }
+        if (b === 'confirm') return { name: 'parentConfirm', token: '' }
+        if (b === 'reset') return { name: 'parentReset', token: '' }
         return notFound
       }
       if (id === null) return notFound
@@ -73,6 +95,9 @@ export function parseHash(hash: string): Route {
     case 3: {
       const id = decode(c)
       if (a === 'admin' && b === 'courses' && id !== null) return { name: 'adminCourse', id }
+      if (a === 'parent' && b === 'confirm' && id !== null) return { name: 'parentConfirm', token: id }
+      if (a === 'parent' && b === 'reset' && id !== null) return { name: 'parentReset', token: id }
+      if (a === 'parent' && b === 'children' && id !== null) return { name: 'parentChild', id }
       return notFound
     }
     case 4: {
@@ -132,6 +157,26 @@ export function hrefOf(route: Route): string {
       return '#/admin/licenses'
     case 'adminLicenseSheet':
       return `#/admin/licenses/sheet/${route.ids.map(e).join(',')}`
+    case 'adminParents':
+      return '#/admin/parents'
+    case 'adminLetters':
+      return '#/admin/letters'
+    case 'parentLogin':
+      return '#/parent/login'
+    case 'parentRegister':
+      return '#/parent/register'
+    case 'parentConfirm':
+      return route.token ? `#/parent/confirm/${e(route.token)}` : '#/parent/confirm'
+    case 'parentForgot':
+      return '#/parent/forgot'
+    case 'parentReset':
+      return route.token ? `#/parent/reset/${e(route.token)}` : '#/parent/reset'
+    case 'parentHome':
+      return '#/parent'
+    case 'parentChild':
+      return `#/parent/children/${e(route.id)}`
+    case 'parentSettings':
+      return '#/parent/settings'
     case 'notFound':
       return '#' + route.path
   }
@@ -140,6 +185,16 @@ export function hrefOf(route: Route): string {
 /** Whether a route is only for admins. */
 export function isAdminRoute(route: Route): boolean {
   return route.name.startsWith('admin')
+}
+
+/** Whether a route belongs to parents' part of the UI. */
+export function isParentRoute(route: Route): boolean {
+  return route.name.startsWith('parent')
+}
+
+/** The parents' pages that need no login. */
+export function isParentPublicRoute(route: Route): boolean {
+  return ['parentLogin', 'parentRegister', 'parentConfirm', 'parentForgot', 'parentReset'].includes(route.name)
 }
 
 /** A key that changes whenever the page (not just its state) changes. */
