@@ -58,8 +58,9 @@ func keepConflicts(old, r *record) {
 	r.Fields[conflictsField] = raw
 }
 
-// basesOf returns, for the marked fields a local write changes, the stamp each change is based on ("" for a
-// field new here).
+// basesOf returns, for the marked fields a local write stamped, the stamp each change is based on ("" for a
+// field new here). A field is stamped when its value changed, or with its coupled group (changes.go): a change
+// of minutes late overrides a concurrent change of the status too.
 func basesOf(old, r *record) map[string]string {
 	marked := conflictFields[r.Kind]
 	if len(marked) == 0 {
@@ -67,13 +68,14 @@ func basesOf(old, r *record) map[string]string {
 	}
 	bases := map[string]string{}
 	for f := range marked {
-		var before json.RawMessage
-		var stamp string
-		if old != nil {
-			before, stamp = old.Fields[f], old.Clocks[f]
+		if old == nil {
+			if _, ok := r.Fields[f]; ok {
+				bases[f] = ""
+			}
+			continue
 		}
-		if string(before) != string(r.Fields[f]) {
-			bases[f] = stamp
+		if r.Clocks[f] != old.Clocks[f] {
+			bases[f] = old.Clocks[f]
 		}
 	}
 	return bases
@@ -99,6 +101,9 @@ func withConflicts(old *record, c *Change, merged *record, stamp func() string) 
 		loser := FieldConflict{Value: had, At: old.Clocks[f]}
 		if c.Clocks[f] <= old.Clocks[f] {
 			loser = FieldConflict{Value: in, At: c.Clocks[f]}
+		}
+		if known, ok := open[f]; ok && known.At == loser.At && string(known.Value) == string(loser.Value) {
+			continue // the same change again (a batch resent after a lost acknowledgement): nothing new
 		}
 		open[f] = loser
 		found = true

@@ -190,6 +190,9 @@ func (db *DB) UpdateCourse(ctx context.Context, a Actor, id string, p CoursePatc
 			return err
 		}
 		if p.TeacherID != nil && *p.TeacherID != teacher {
+			if err := db.noteLeaver(ctx, tx, a.SchoolID, c.ID, teacher); err != nil {
+				return err
+			}
 			return db.touchCourse(ctx, tx, s, a.SchoolID, c.ID) // the new teacher receives the course's records
 		}
 		return nil
@@ -208,6 +211,13 @@ func (db *DB) DeleteCourse(ctx context.Context, a Actor, id string) error {
 	return db.schoolWrite(ctx, a, func(tx *sql.Tx, s sealer) error {
 		r, err := db.getRecord(ctx, tx, s, a.SchoolID, KindCourse, id)
 		if err != nil {
+			return err
+		}
+		c, err := decode[Course](r)
+		if err != nil {
+			return err
+		}
+		if err := db.noteLeaver(ctx, tx, a.SchoolID, id, c.TeacherID); err != nil {
 			return err
 		}
 		lessons, err := db.listRecords(ctx, tx, s, a.SchoolID, KindLesson, id)

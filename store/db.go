@@ -46,6 +46,11 @@ type DB struct {
 	changed   map[*sql.Tx]map[string]bool
 	listener  atomic.Pointer[func(schoolID string)]
 
+	// scope keeps what each teacher may see, for the changes feed (changes.go).
+	scope scopeCache
+	// txs is what the open write transaction remembers (records.go).
+	txs txRecords
+
 	mu      sync.RWMutex
 	schools map[string]sealer // unwrapped school keys
 	// newSealer makes the sealer of a school key; the benchmark swaps it for a plaintext one to measure the cost
@@ -196,6 +201,8 @@ func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	} else {
 		tx.Rollback()
 	}
+	db.scope.end(tx)
+	db.txs.end(tx)
 	db.changedMu.Lock()
 	schools := db.changed[tx]
 	delete(db.changed, tx)

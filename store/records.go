@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
+	"strings"
+	"sync"
 )
 
 // Record kinds of school data.
@@ -19,7 +22,8 @@ const (
 	KindAttendance = "attendance"
 )
 
-// deletedField is the clock entry of a record's tombstone, so that a delete merges like any other field change.
+// deletedField is the clock entry of a record's tombstone, so that a delete merges like any other field change; a
+// record with a derived id that comes back after a delete stamps it again (see merge).
 const deletedField = "_deleted"
 
 // record is one sealed row of school data, opened: its identity in the clear and its fields.
@@ -133,13 +137,26 @@ func (db *DB) putRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) er
 	if old != nil {
 		for f, c := range old.Clocks {
 			r.Clocks[f] = c
+			// The clock forgets what it observed when the store closes, and a device's wall clock may be behind
+			// the stamps it received (skew, or set back): a new value must still sort after the one it replaces,
+			// or the other replicas would keep the old one.
+			if h, err := ParseHLC(c); err == nil {
+				db.clock.Observe(h)
+			}
 		}
 	}
+	// A record that comes back after a delete is written whole: a value it had before (a tombstone of a
+	// record with a derived id keeps values written after its delete) must not keep its old stamp, or a
+	// concurrent delete would erase it from the live record.
+	revived := old != nil && old.Deleted && !r.Deleted
 	for f, v := range r.Fields {
-		if old == nil || !bytes.Equal(old.Fields[f], v) {
+		if old == nil || revived || !bytes.Equal(old.Fields[f], v) {
 			r.Clocks[f] = nextStamp()
 			changed = true
 		}
+	}
+	if stamp != "" {
+		stampCoupled(r, stamp)
 	}
 	if old != nil {
 		for f := range old.Fields {
@@ -150,6 +167,11 @@ func (db *DB) putRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) er
 		}
 	}
 	if r.Deleted && (old == nil || !old.Deleted) {
+		r.Clocks[deletedField] = nextStamp()
+	}
+	if revived {
+		// A record with a derived id comes back (a student marked again after the mark was cleared, enrolled
+		// again): the live state gets its own stamp, later than the delete's, so that it wins the merge.
 		r.Clocks[deletedField] = nextStamp()
 	}
 	if !changed {
@@ -164,13 +186,11 @@ func (db *DB) putRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) er
 
 // storeRecord seals and writes a record as it is, with the school's next sequence number.
 func (db *DB) storeRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) error {
-	next, err := db.prepared(ctx, tx, qNextSeq)
+	seq, err := db.nextSeq(ctx, tx, r.SchoolID)
 	if err != nil {
 		return err
 	}
-	if err := next.QueryRowContext(ctx, r.SchoolID).Scan(&r.Seq); err != nil {
-		return fmt.Errorf("next seq: %w", err)
-	}
+	r.Seq = seq
 	clocks, err := json.Marshal(r.Clocks)
 	if err != nil {
 		return fmt.Errorf("encode clocks: %w", err)
@@ -189,6 +209,10 @@ func (db *DB) storeRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) 
 		return fmt.Errorf("write record %s: %w", r.ID, err)
 	}
 	db.noteChange(tx, r.SchoolID)
+	db.txs.stored(tx, r)
+	if r.Kind == KindCourse || r.Kind == KindEnrollment {
+		db.scope.begin(tx) // what teachers may see changes with this transaction (changes.go)
+	}
 	return nil
 }
 
@@ -198,17 +222,38 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 // openRecord reads one row and opens its packet. A packet that fails authentication is an error, never shown.
 func openRecord(s sealer, row rowScanner) (*record, error) {
-	var r record
-	var clocks string
-	var packet []byte
-	if err := row.Scan(&r.ID, &r.SchoolID, &r.Kind, &r.ScopeID, &r.ParentID, &r.Seq, &clocks, &r.Deleted, &packet); err != nil {
+	sr, err := scanSealed(row)
+	if err != nil {
 		return nil, err
 	}
-	plain, err := s.open(r.ad([]byte(clocks)), packet)
+	return sr.open(s)
+}
+
+// sealedRecord is a row as read, its packet still sealed: what is in the clear can be looked at (the changes
+// feed filters on it) before paying for opening the packet.
+type sealedRecord struct {
+	r      record // the clear columns; Clocks and Fields stay empty until open
+	clocks string
+	packet []byte
+}
+
+func scanSealed(row rowScanner) (*sealedRecord, error) {
+	var sr sealedRecord
+	r := &sr.r
+	if err := row.Scan(&r.ID, &r.SchoolID, &r.Kind, &r.ScopeID, &r.ParentID, &r.Seq, &sr.clocks, &r.Deleted, &sr.packet); err != nil {
+		return nil, err
+	}
+	return &sr, nil
+}
+
+// open opens the packet and decodes the record.
+func (sr *sealedRecord) open(s sealer) (*record, error) {
+	r := sr.r
+	plain, err := s.open(r.ad([]byte(sr.clocks)), sr.packet)
 	if err != nil {
 		return nil, fmt.Errorf("open record %s: %w", r.ID, err)
 	}
-	if err := json.Unmarshal([]byte(clocks), &r.Clocks); err != nil {
+	if err := json.Unmarshal([]byte(sr.clocks), &r.Clocks); err != nil {
 		return nil, fmt.Errorf("decode clocks of record %s: %w", r.ID, err)
 	}
 	if err := json.Unmarshal(plain, &r.Fields); err != nil {
@@ -219,6 +264,12 @@ func openRecord(s sealer, row rowScanner) (*record, error) {
 
 // loadRecord reads a record by id, tombstones included.
 func (db *DB) loadRecord(ctx context.Context, q querier, s sealer, schoolID, id string) (*record, error) {
+	tx, _ := q.(*sql.Tx)
+	if r, absent := db.txs.record(tx, schoolID, id); r != nil {
+		return r, nil
+	} else if absent {
+		return nil, notFound("record")
+	}
 	stmt, err := db.prepared(ctx, q, qLoadRecord)
 	if err != nil {
 		return nil, err
@@ -230,7 +281,162 @@ func (db *DB) loadRecord(ctx context.Context, q querier, s sealer, schoolID, id 
 	if err != nil {
 		return nil, err
 	}
+	db.txs.keep(tx, r)
 	return r, nil
+}
+
+// txRecords is what a write transaction remembers while it runs (writeTx drops it at the end): the records it
+// read, opened, so that the checks of a batch that look up the same course, lesson or enrollment for each of its
+// changes open it once; the records it found absent (noteAbsent); and each school's next sequence number. Records
+// change in a write transaction only through storeRecord (which updates what is remembered of the record) or by a
+// delete that forget notes.
+type txRecords struct {
+	mu sync.Mutex
+	m  map[*sql.Tx]*txRecordsOf
+}
+
+type txRecordsOf struct {
+	records map[string]*record
+	absent  map[string]bool // by school and id
+	nextSeq map[string]int64
+}
+
+func (t *txRecords) of(tx *sql.Tx) *txRecordsOf {
+	if t.m == nil {
+		t.m = map[*sql.Tx]*txRecordsOf{}
+	}
+	o := t.m[tx]
+	if o == nil {
+		o = &txRecordsOf{records: map[string]*record{}, absent: map[string]bool{}, nextSeq: map[string]int64{}}
+		t.m[tx] = o
+	}
+	return o
+}
+
+// record returns a copy of a record the transaction read, or nil, and whether it is known to be absent.
+func (t *txRecords) record(tx *sql.Tx, schoolID, id string) (*record, bool) {
+	if tx == nil {
+		return nil, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o := t.m[tx]; o != nil {
+		if r := o.records[id]; r != nil && r.SchoolID == schoolID {
+			return r.clone(), false
+		}
+		return nil, o.absent[schoolID+"/"+id]
+	}
+	return nil, false
+}
+
+// noteAbsent finds out in one query which of the changes' records the school does not hold, so that loadRecord
+// answers those without a query of its own: a batch of new records would otherwise look each one up in vain.
+func (db *DB) noteAbsent(ctx context.Context, tx *sql.Tx, schoolID string, changes []Change) error {
+	for len(changes) > MaxPushBatch {
+		if err := db.noteAbsent(ctx, tx, schoolID, changes[:MaxPushBatch]); err != nil {
+			return err
+		}
+		changes = changes[MaxPushBatch:]
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(changes)+1)
+	for i := range changes {
+		args = append(args, changes[i].ID)
+	}
+	args = append(args, schoolID)
+	// By the primary key: "+school_id" keeps SQLite from scanning the school's index instead.
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM records WHERE id IN (?`+strings.Repeat(", ?", len(changes)-1)+`) AND +school_id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("look up records: %w", err)
+	}
+	defer rows.Close()
+	held := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("look up records: %w", err)
+		}
+		held[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look up records: %w", err)
+	}
+	db.txs.mu.Lock()
+	defer db.txs.mu.Unlock()
+	o := db.txs.of(tx)
+	for i := range changes {
+		if id := changes[i].ID; !held[id] {
+			o.absent[schoolID+"/"+id] = true
+		}
+	}
+	return nil
+}
+
+// keep remembers a copy of a record the transaction read.
+func (t *txRecords) keep(tx *sql.Tx, r *record) {
+	if tx == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.of(tx).records[r.ID] = r.clone()
+}
+
+// stored updates what the transaction remembers of a record it wrote.
+func (t *txRecords) stored(tx *sql.Tx, r *record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o := t.m[tx]; o != nil {
+		delete(o.absent, r.SchoolID+"/"+r.ID)
+		if o.records[r.ID] != nil {
+			o.records[r.ID] = r.clone()
+		}
+	}
+}
+
+// forget drops a record the transaction deleted.
+func (t *txRecords) forget(tx *sql.Tx, id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o := t.m[tx]; o != nil {
+		delete(o.records, id)
+	}
+}
+
+// end drops what the transaction remembered: it committed or rolled back.
+func (t *txRecords) end(tx *sql.Tx) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, tx)
+}
+
+// nextSeq returns the school's next sequence number in a write transaction: read once, then counted on.
+func (db *DB) nextSeq(ctx context.Context, tx *sql.Tx, schoolID string) (int64, error) {
+	db.txs.mu.Lock()
+	o := db.txs.of(tx)
+	seq, ok := o.nextSeq[schoolID]
+	db.txs.mu.Unlock()
+	if !ok {
+		next, err := db.prepared(ctx, tx, qNextSeq)
+		if err != nil {
+			return 0, err
+		}
+		if err := next.QueryRowContext(ctx, schoolID).Scan(&seq); err != nil {
+			return 0, fmt.Errorf("next seq: %w", err)
+		}
+	}
+	db.txs.mu.Lock()
+	o.nextSeq[schoolID] = seq + 1
+	db.txs.mu.Unlock()
+	return seq, nil
+}
+
+func (r *record) clone() *record {
+	c := *r
+	c.Clocks, c.Fields = maps.Clone(r.Clocks), maps.Clone(r.Fields)
+	return &c
 }
 
 // getRecord reads a live record of a kind.

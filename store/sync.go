@@ -43,6 +43,9 @@ func (db *DB) Ingest(ctx context.Context, a Actor, changes []Change) ([]PushResu
 	}
 	results := make([]PushResult, len(changes))
 	err := db.schoolWrite(ctx, a, func(tx *sql.Tx, s sealer) error {
+		if err := db.noteAbsent(ctx, tx, a.SchoolID, changes); err != nil {
+			return err
+		}
 		var visible func(*record) bool
 		for i := range changes {
 			c := &changes[i]
@@ -82,6 +85,9 @@ func (db *DB) Ingest(ctx context.Context, a Actor, changes []Change) ([]PushResu
 			if err := db.widenScope(ctx, tx, s, a.SchoolID, c, old); err != nil {
 				return err
 			}
+			if err := db.narrowScope(ctx, tx, s, a.SchoolID, c, old); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -118,6 +124,27 @@ func (db *DB) widenScope(ctx context.Context, tx *sql.Tx, s sealer, schoolID str
 		return db.touchCourse(ctx, tx, s, schoolID, c.ID)
 	}
 	return nil
+}
+
+// narrowScope notes the teacher who loses a course because of a pushed change (given to another teacher, or
+// deleted), as the HTTP API's writes do: their replicas still receive the course's record.
+func (db *DB) narrowScope(ctx context.Context, tx *sql.Tx, s sealer, schoolID string, c *Change, old *record) error {
+	if c.Kind != KindCourse || old == nil || old.Deleted {
+		return nil
+	}
+	merged, err := db.loadRecord(ctx, tx, s, schoolID, c.ID)
+	if err != nil {
+		return err
+	}
+	teacher := string(old.Fields["teacherId"])
+	if !merged.Deleted && string(merged.Fields["teacherId"]) == teacher {
+		return nil
+	}
+	var id string
+	if err := json.Unmarshal([]byte(teacher), &id); err != nil {
+		return fmt.Errorf("teacher of course %s: %w", c.ID, err)
+	}
+	return db.noteLeaver(ctx, tx, schoolID, c.ID, id)
 }
 
 func (r *record) change() *Change {
@@ -299,8 +326,11 @@ func (db *DB) toOutbox(ctx context.Context, tx *sql.Tx, old, r *record) error {
 	return nil
 }
 
-// Outbox returns up to limit records changed here and not yet acknowledged, oldest change first; each change's
-// Seq is the local sequence number to echo in the acknowledgement.
+// Outbox returns up to limit records changed here and not yet acknowledged; each change's Seq is the record's
+// local sequence number, to echo in the acknowledgement. Live records come first, parents before children (a
+// course, a student, an enrollment, a lesson, a mark), each kind by its latest change, then the deletes in the
+// order they were made: the server checks a mark against its lesson and enrollment, and a lesson edited after
+// its marks were set has the later sequence number, so in plain order its marks would come first and be refused.
 func (db *DB) Outbox(ctx context.Context, schoolID string, limit int) ([]Change, error) {
 	if limit <= 0 || limit > MaxPushBatch {
 		limit = MaxPushBatch
@@ -309,16 +339,18 @@ func (db *DB) Outbox(ctx context.Context, schoolID string, limit int) ([]Change,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT r.id, r.school_id, r.kind, r.scope_id, r.parent_id, o.seq, r.clocks, r.deleted, r.packet, o.bases
-		FROM outbox o JOIN records r ON r.id = o.record_id WHERE o.school_id = ? ORDER BY o.seq LIMIT ?`, schoolID, limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT r.id, r.school_id, r.kind, r.scope_id, r.parent_id, r.seq, r.clocks, r.deleted, r.packet, o.bases
+		FROM outbox o JOIN records r ON r.id = o.record_id WHERE o.school_id = ?
+		ORDER BY r.deleted, CASE r.kind WHEN 'course' THEN 0 WHEN 'student' THEN 1 WHEN 'enrollment' THEN 2 WHEN 'lesson' THEN 3 ELSE 4 END, o.seq
+		LIMIT ?`, schoolID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	defer rows.Close()
 	out := []Change{}
 	for rows.Next() {
-		// The row carries the outbox's sequence number, not the record's: it is not part of the packet's
-		// associated data, so the packet opens all the same.
+		// Seq is the record's local sequence number as it goes out (not older than its latest local change): the
+		// acknowledgement tells by it whether the record changed here since, by an edit or a pull.
 		var bases string
 		r, err := openRecord(s, rowWith{rows, &bases})
 		if err != nil {
@@ -382,6 +414,9 @@ func (db *DB) ApplyPulled(ctx context.Context, schoolID string, changes []Change
 		if err != nil {
 			return err
 		}
+		if err := db.noteAbsent(ctx, tx, schoolID, changes); err != nil {
+			return err
+		}
 		for i := range changes {
 			c := &changes[i]
 			old, err := db.loadRecord(ctx, tx, s, schoolID, c.ID)
@@ -410,6 +445,20 @@ func (db *DB) Acknowledge(ctx context.Context, schoolID string, results []PushRe
 			return err
 		}
 		for _, res := range results {
+			if res.Error != nil {
+				// A pull may have merged a newer server version into the record after the push (the server sends
+				// changes and acknowledgements on one socket in no fixed order): Current would then set it back,
+				// and dropping it would lose what the device pulled, with its cursor already past. Such a record
+				// stays in the outbox and goes again with the next push, for the server to judge as it is now.
+				var seq int64
+				err := tx.QueryRowContext(ctx, `SELECT seq FROM records WHERE id = ? AND school_id = ?`, res.ID, schoolID).Scan(&seq)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("acknowledge: %w", err)
+				}
+				if seq > res.Seq {
+					continue
+				}
+			}
 			gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE record_id = ? AND school_id = ? AND seq <= ?`, res.ID, schoolID, res.Seq)
 			if err != nil {
 				return fmt.Errorf("acknowledge: %w", err)
@@ -435,6 +484,8 @@ func (db *DB) Acknowledge(ctx context.Context, schoolID string, results []PushRe
 			if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ? AND school_id = ?`, res.ID, schoolID); err != nil {
 				return fmt.Errorf("drop refused record: %w", err)
 			}
+			db.txs.forget(tx, res.ID)
+			db.scope.begin(tx) // it may have been a course or an enrollment (changes.go)
 		}
 		return nil
 	})

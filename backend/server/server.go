@@ -103,7 +103,7 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 		licenseGuesses: newIPLimiter(10, time.Minute), challenges: newIPLimiter(30, time.Second),
 		mailRequests: newIPLimiter(20, time.Minute), linkGuesses: newIPLimiter(20, time.Minute), codeGuesses: newIPLimiter(MaxCodeGuesses, time.Minute),
 		mailsTo: newIPLimiter(MaxMailsToAddress, 20*time.Minute),
-		cop:     http.NewCrossOriginProtection(), hub: newHub()}
+		cop:     http.NewCrossOriginProtection(), hub: newHub(db, log)}
 	db.OnChange(s.hub.notify)
 	if cfg.SetupToken != "" {
 		s.setupHash = auth.HashToken(cfg.SetupToken)
