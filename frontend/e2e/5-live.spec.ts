@@ -56,6 +56,7 @@ function attendanceRow(page: Page, name: string) {
 test('live: a mark shows in a second browser and on the desktop, a desktop lesson in the browser, offline changes wait', async ({
   browser,
 }) => {
+  test.setTimeout(300_000) // the reconnects after the server's restart may take their full backoff
   const backendPort = await freePort()
   const started = await startBackend(backendPort)
   backend = started.child
@@ -147,10 +148,11 @@ test('live: a mark shows in a second browser and on the desktop, a desktop lesso
   await expect(sync).toContainText('1 Änderung wartet')
 
   // 4. The server is back: the change leaves the desktop and shows in the second browser, which reconnected.
+  // Both reconnect with backoff, which reaches 30 s (plus up to half of it as jitter) while the server was away.
   backend = await restartBackend(backendPort, dataDir)
-  await expect(sync).not.toContainText('wartet', { timeout: 45_000 })
+  await expect(sync).not.toContainText('wartet', { timeout: 100_000 })
   await expect(app.locator('.connection')).toContainText('Online')
-  await expect(attendanceRow(second, bruno)).toHaveAttribute('data-status', 'late', { timeout: 45_000 })
+  await expect(attendanceRow(second, bruno)).toHaveAttribute('data-status', 'late', { timeout: 100_000 })
   await expect(attendanceRow(second, bruno)).toContainText('Verspätet (5 Min.)')
   await expect(attendanceRow(second, anna)).toHaveAttribute('data-status', 'present')
 
