@@ -161,19 +161,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
-	f := store.FieldErrors{}
-	if in.Username == "" {
-		f.Add("username", store.FieldRequired)
-	}
-	if in.Password == "" {
-		f.Add("password", store.FieldRequired)
-	}
-	if err := f.Err("login"); err != nil {
-		schoolapi.WriteError(w, r, err)
-		return
-	}
-	if ok, wait := s.limiter.allow(s.clientIP(r)); !ok {
-		tooManyAttempts(w, r, wait)
+	if !s.loginAllowed(w, r, "username", in.Username, in.Password) {
 		return
 	}
 	ctx := r.Context()
@@ -307,4 +295,25 @@ func (s *Server) setPassword(r *http.Request, a store.Actor, userID, field, pass
 		return err
 	}
 	return s.db.SetPasswordHash(r.Context(), a, userID, hash, keep)
+}
+
+// loginAllowed checks that a login names its account (nameField) and password and that the client's address
+// has attempts left; it answers the refusal itself.
+func (s *Server) loginAllowed(w http.ResponseWriter, r *http.Request, nameField, name, password string) bool {
+	f := store.FieldErrors{}
+	if name == "" {
+		f.Add(nameField, store.FieldRequired)
+	}
+	if password == "" {
+		f.Add("password", store.FieldRequired)
+	}
+	if err := f.Err("login"); err != nil {
+		schoolapi.WriteError(w, r, err)
+		return false
+	}
+	if ok, wait := s.limiter.allow(s.clientIP(r)); !ok {
+		tooManyAttempts(w, r, wait)
+		return false
+	}
+	return true
 }

@@ -217,19 +217,7 @@ func (s *Server) loginParent(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, err)
 		return
 	}
-	f := store.FieldErrors{}
-	if in.Email == "" {
-		f.Add("email", store.FieldRequired)
-	}
-	if in.Password == "" {
-		f.Add("password", store.FieldRequired)
-	}
-	if err := f.Err("login"); err != nil {
-		schoolapi.WriteError(w, r, err)
-		return
-	}
-	if ok, wait := s.limiter.allow(s.clientIP(r)); !ok {
-		tooManyAttempts(w, r, wait)
+	if !s.loginAllowed(w, r, "email", in.Email, in.Password) {
 		return
 	}
 	ctx := r.Context()
