@@ -260,19 +260,28 @@ type approveInput struct {
 	Code string `json:"code"`
 }
 
-func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+// approvalCode reads an admin's approval by security code; an admin's guesses are rate-limited.
+func (s *Server) approvalCode(w http.ResponseWriter, r *http.Request, a store.Actor) (string, error) {
 	if err := a.RequireAdmin(); err != nil {
-		return err
+		return "", err
 	}
 	var in approveInput
 	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
-		return err
+		return "", err
 	}
 	if ok, wait := s.approvals.allow(a.UserID); !ok {
 		w.Header().Set("Retry-After", retryAfter(wait))
-		return store.Errorf(store.CodeTooManyAttempts, "too many approval attempts; try again later")
+		return "", store.Errorf(store.CodeTooManyAttempts, "too many approval attempts; try again later")
 	}
-	d, err := s.db.ApproveDevice(r.Context(), a, r.PathValue("id"), in.Code)
+	return in.Code, nil
+}
+
+func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	code, err := s.approvalCode(w, r, a)
+	if err != nil {
+		return err
+	}
+	d, err := s.db.ApproveDevice(r.Context(), a, r.PathValue("id"), code)
 	if err != nil {
 		if store.ErrorCode(err) == store.CodeInvalid {
 			s.audit(r, store.AuditEntry{UserID: r.PathValue("id"), Action: "device_approved", Outcome: store.OutcomeRefused, Reason: "wrong_code"})

@@ -92,18 +92,11 @@ func (s *Server) deleteLicense(w http.ResponseWriter, r *http.Request, a store.A
 // approveLicenseDevice trusts a license's pending device by the security code the person at it reads out; like
 // approveDevice, an admin's guesses are rate-limited.
 func (s *Server) approveLicenseDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	if err := a.RequireAdmin(); err != nil {
+	code, err := s.approvalCode(w, r, a)
+	if err != nil {
 		return err
 	}
-	var in approveInput
-	if err := schoolapi.Decode(w, r, schoolapi.DefaultBodyLimit, &in); err != nil {
-		return err
-	}
-	if ok, wait := s.approvals.allow(a.UserID); !ok {
-		w.Header().Set("Retry-After", retryAfter(wait))
-		return store.Errorf(store.CodeTooManyAttempts, "too many approval attempts; try again later")
-	}
-	l, err := s.db.ApproveLicenseDevice(r.Context(), a, r.PathValue("id"), in.Code)
+	l, err := s.db.ApproveLicenseDevice(r.Context(), a, r.PathValue("id"), code)
 	if err != nil {
 		if store.ErrorCode(err) == store.CodeInvalid {
 			s.audit(r, store.AuditEntry{Action: "device_approved", Outcome: store.OutcomeRefused, Reason: "wrong_code"})
