@@ -49,27 +49,30 @@ func (db *DB) auditSealer(ctx context.Context, q querier, schoolID string) (seal
 
 // Audit appends an entry to the audit log.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error { return db.audit(ctx, tx, e) })
+}
+
+// audit appends an entry within tx, so that it lands together with the change it records.
+func (db *DB) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = db.now()
 	}
-	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		s, err := db.auditSealer(ctx, tx, e.SchoolID)
-		if err != nil {
-			return err
-		}
-		plain, err := json.Marshal(auditPacket{IP: e.IP})
-		if err != nil {
-			return fmt.Errorf("encode audit entry: %w", err)
-		}
-		at := e.At.UnixMilli()
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (school_id, at, actor_id, user_id, device_id, action, outcome, reason, packet)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.SchoolID, at, e.ActorID, e.UserID, e.DeviceID, e.Action, e.Outcome, e.Reason,
-			s.seal(auditAD(e.SchoolID, at, e.Action), plain))
-		if err != nil {
-			return fmt.Errorf("write audit entry: %w", err)
-		}
-		return nil
-	})
+	s, err := db.auditSealer(ctx, tx, e.SchoolID)
+	if err != nil {
+		return err
+	}
+	plain, err := json.Marshal(auditPacket{IP: e.IP})
+	if err != nil {
+		return fmt.Errorf("encode audit entry: %w", err)
+	}
+	at := e.At.UnixMilli()
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (school_id, at, actor_id, user_id, device_id, action, outcome, reason, packet)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.SchoolID, at, e.ActorID, e.UserID, e.DeviceID, e.Action, e.Outcome, e.Reason,
+		s.seal(auditAD(e.SchoolID, at, e.Action), plain))
+	if err != nil {
+		return fmt.Errorf("write audit entry: %w", err)
+	}
+	return nil
 }
 
 // AuditFilter narrows the audit log; empty fields match everything.

@@ -24,6 +24,8 @@ type Actor struct {
 	UserID   string
 	SchoolID string
 	Role     Role
+	// Operator is set for a server operator: it opens the server's own outbox, never another school.
+	Operator bool
 }
 
 // IsAdmin reports whether the actor administers its school.
@@ -33,6 +35,14 @@ func (a Actor) IsAdmin() bool { return a.Role == RoleAdmin }
 func (a Actor) RequireAdmin() error {
 	if !a.IsAdmin() {
 		return Errorf(CodeForbidden, "admins only")
+	}
+	return nil
+}
+
+// RequireOperator refuses anyone but a server operator.
+func (a Actor) RequireOperator() error {
+	if !a.Operator {
+		return Errorf(CodeForbidden, "server operators only")
 	}
 	return nil
 }

@@ -148,6 +148,16 @@ func (db *DB) MailOutbox(ctx context.Context, a Actor) ([]Mail, error) {
 	return db.outbox(ctx, a.SchoolID, false)
 }
 
+// OperatorOutbox lists the held or failed mails to parent accounts, which belong to no school, for a server
+// operator: with no SMTP server configured this is how confirmation and reset links reach people. Schools'
+// letters stay with their admins.
+func (db *DB) OperatorOutbox(ctx context.Context, a Actor) ([]Mail, error) {
+	if err := a.RequireOperator(); err != nil {
+		return nil, err
+	}
+	return db.outbox(ctx, "", false)
+}
+
 // ServerOutbox lists every mail in the outbox, of every school and to parent accounts, newest first: the
 // operator's view on the server's command line.
 func (db *DB) ServerOutbox(ctx context.Context) ([]Mail, error) {

@@ -34,10 +34,14 @@ type User struct {
 	TrustedDevices int           `json:"trustedDevices"`
 	LearningMode   *LearningMode `json:"learningMode,omitempty"`
 	PasswordHash   string        `json:"-"`
+	// Operator: the account also runs this server (see RequireOperator).
+	Operator bool `json:"operator"`
 }
 
 // Actor returns the user acting as themself.
-func (u User) Actor() Actor { return Actor{UserID: u.ID, SchoolID: u.SchoolID, Role: u.Role} }
+func (u User) Actor() Actor {
+	return Actor{UserID: u.ID, SchoolID: u.SchoolID, Role: u.Role, Operator: u.Operator}
+}
 
 // NewUser is what an admin gives to create an account; the password arrives already hashed.
 type NewUser struct {
@@ -46,6 +50,8 @@ type NewUser struct {
 	Email        string
 	Role         Role
 	PasswordHash string
+	// Operator makes the account a server operator; only the setup link and the command line set it.
+	Operator bool
 }
 
 // UserPatch changes an account; nil fields stay as they are.
@@ -205,6 +211,7 @@ func (db *DB) CreateUser(ctx context.Context, a Actor, in NewUser) (User, error)
 	u := User{
 		ID: NewID(), SchoolID: a.SchoolID, Username: strings.TrimSpace(in.Username), DisplayName: strings.TrimSpace(in.DisplayName),
 		Email: in.Email, Role: in.Role, Active: true, CreatedAt: db.now().UTC().Truncate(time.Second), PasswordHash: in.PasswordHash,
+		Operator: in.Operator,
 	}
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -216,6 +223,11 @@ func (db *DB) CreateUser(ctx context.Context, a Actor, in NewUser) (User, error)
 		}
 		if err := db.writeUser(ctx, tx, u, true); err != nil {
 			return err
+		}
+		if u.Operator {
+			if err := setOperator(ctx, tx, u.ID, true, db.now()); err != nil {
+				return err
+			}
 		}
 		return startLearning(ctx, tx, u.ID, db.now().Add(NewUserLearning), nil)
 	})
@@ -248,13 +260,14 @@ func (db *DB) writeUser(ctx context.Context, tx *sql.Tx, u User, insert bool) er
 	return nil
 }
 
-const userColumns = `id, school_id, username_mac, role, active, created_at, last_login_at, last_failure, packet`
+const userColumns = `id, school_id, username_mac, role, active, created_at, last_login_at, last_failure, packet,
+	EXISTS (SELECT 1 FROM operators WHERE operators.user_id = users.id)`
 
 func (db *DB) scanUser(ctx context.Context, q querier, row rowScanner) (User, error) {
 	var u User
 	var mac, packet []byte
 	var created, lastLogin int64
-	if err := row.Scan(&u.ID, &u.SchoolID, &mac, &u.Role, &u.Active, &created, &lastLogin, &u.LastFailure, &packet); err != nil {
+	if err := row.Scan(&u.ID, &u.SchoolID, &mac, &u.Role, &u.Active, &created, &lastLogin, &u.LastFailure, &packet, &u.Operator); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, notFound("user")
 		}

@@ -308,6 +308,7 @@ type Me struct {
 	Role        store.Role `json:"role"`
 	SchoolID    string     `json:"schoolId"`
 	SchoolName  string     `json:"schoolName"`
+	Operator    bool       `json:"operator"`
 }
 
 // Login logs a user in from this device; the session stays in the client's cookie jar, never in the window.

@@ -34,6 +34,8 @@ Usage:
                                                           import a class list
   backend recover --school NAME --username USER          reopen learning mode for that user for one device and
                                                           one hour (a locked-out admin's way back in)
+  backend operator grant|revoke --username USER           make a staff account one of the server's operators, who
+                                                          read its outbox in the UI (Betrieb), or no longer
   backend demo                                            fill a fictional demo school and print its logins
   backend outbox                                          print the mails in the outbox (held without SMTP, or failed)
 
@@ -47,7 +49,7 @@ Environment:
   PULT_ALLOW_PLAIN_HTTP=1       allow plain HTTP on a non-loopback address (behind a TLS proxy)
   PULT_TRUSTED_PROXIES          comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed
   PULT_SMTP_URL    smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS);
-                   without it mails stay in the outbox (backend outbox)
+                   without it mails stay in the outbox: operators read it in the UI, or run backend outbox
   PULT_MAIL_FROM   the sender of Pult's mails, such as "Pult <pult@schule.example>"
   PULT_LOG_LEVEL   debug, info (default), warn or error
 `
@@ -182,6 +184,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = importStudents(ctx, cfg, args[1:], stdout)
 	case "recover":
 		err = recoverUser(ctx, cfg, args, stdout)
+	case "operator":
+		err = setOperator(ctx, cfg, args, stdout)
 	case "demo":
 		err = demo(ctx, cfg, stdout)
 	case "outbox":
@@ -344,6 +348,36 @@ func recoverUser(ctx context.Context, cfg Config, args []string, stdout io.Write
 	}
 	fmt.Fprintf(stdout, "Learning mode for %s is open for one new device until %s. Log in from that device now.\n",
 		u.Username, until.Local().Format("15:04"))
+	return nil
+}
+
+// setOperator grants or revokes the operator role: whoever has the server's command line runs the server anyway.
+func setOperator(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "grant" && args[0] != "revoke") {
+		return usageError("operator grant|revoke")
+	}
+	fs := newFlags("operator")
+	username := fs.String("username", "", "username")
+	if err := fs.Parse(args[1:]); err != nil || *username == "" {
+		return usageErr("operator " + args[0] + " needs --username")
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.SetOperator(ctx, *username, args[0] == "grant")
+	if store.ErrorCode(err) == store.CodeNotFound {
+		return fmt.Errorf("no user %q", *username)
+	}
+	if err != nil {
+		return err
+	}
+	if u.Operator {
+		fmt.Fprintf(stdout, "%s is an operator of this server: the page Betrieb shows the server's outbox.\n", u.Username)
+	} else {
+		fmt.Fprintf(stdout, "%s is no longer an operator of this server.\n", u.Username)
+	}
 	return nil
 }
 

@@ -118,6 +118,53 @@ func TestOutbox(t *testing.T) {
 	}
 }
 
+// TestOperator: the command line makes a staff account an operator of the server and takes it back; the audit log
+// of the account's school records both.
+func TestOperator(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if code, out := run(t, dir, "ein langes Passwort\n", "admin", "create", "--school", "Schule Nord", "--username", "v.name"); code != 0 {
+		t.Fatalf("admin create: %d %s", code, out)
+	}
+	if code, out := run(t, dir, "", "operator", "grant", "--username", "niemand"); code != 1 || !strings.Contains(out, `no user "niemand"`) {
+		t.Errorf("grant to an unknown user: %d %s", code, out)
+	}
+	if code, out := run(t, dir, "", "operator", "promote", "--username", "v.name"); code != 2 {
+		t.Errorf("an unknown operator command: %d %s", code, out)
+	}
+	db := openData(t, dir)
+	isOperator := func() bool {
+		u, err := db.UserByUsername(ctx, "v.name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Operator
+	}
+	if isOperator() {
+		t.Fatal("an admin made on the command line is an operator without being granted")
+	}
+	if code, out := run(t, dir, "", "operator", "grant", "--username", "V.Name"); code != 0 || !isOperator() {
+		t.Fatalf("grant: %d %s", code, out)
+	}
+	if code, out := run(t, dir, "", "operator", "revoke", "--username", "v.name"); code != 0 || isOperator() {
+		t.Fatalf("revoke: %d %s", code, out)
+	}
+	u, _ := db.UserByUsername(ctx, "v.name")
+	log, err := db.AuditLog(ctx, store.SchoolAdmin(u.SchoolID), store.AuditFilter{UserID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range log {
+		if strings.HasPrefix(e.Action, "operator_") {
+			actions = append(actions, e.Action)
+		}
+	}
+	if strings.Join(actions, ",") != "operator_revoked,operator_granted" {
+		t.Errorf("audit log: %v, want the revoke after the grant", actions)
+	}
+}
+
 // TestSMTPConfig: a bad PULT_SMTP_URL stops the start with a message that does not repeat the password.
 func TestSMTPConfig(t *testing.T) {
 	for _, tc := range []struct{ url, from string }{{"ftp://u:geheim@mail.example", "pult@schule.example"}, {"smtp://u:geheim@mail.example", ""}} {

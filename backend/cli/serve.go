@@ -67,7 +67,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		send = func(ctx context.Context, m mail.Message) error { return mail.Send(ctx, smtp, m) }
 		log.Info("mail", "smtp", smtp.String())
 	} else {
-		log.Info("mail", "smtp", "none: mails stay in the outbox (backend outbox)")
+		log.Info("mail", "smtp", "none: mails stay in the outbox, read by operators under Betrieb or with backend outbox")
 	}
 	postman := outbox.New(db, send, log)
 	go postman.Run(ctx)
@@ -119,6 +119,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		// The link goes to the operator's terminal, not the log: it is a one-time secret. The token sits in the
 		// URL fragment, which browsers never send to the server.
 		fmt.Fprintf(stdout, "\nNo accounts yet. Open this one-time link to create the first school and its admin:\n\n  %s/#/setup/%s\n\n", public, scfg.SetupToken)
+		if cfg.SMTP == nil {
+			fmt.Fprint(stdout, "That admin also operates this server. No SMTP server is configured: parents' confirmation and reset\nmails wait in the outbox on the page Betrieb.\n\n")
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

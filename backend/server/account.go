@@ -28,6 +28,8 @@ type me struct {
 	Role        store.Role `json:"role"`
 	SchoolID    string     `json:"schoolId"`
 	SchoolName  string     `json:"schoolName"`
+	// Operator: the person also runs this server and reads its outbox.
+	Operator bool `json:"operator"`
 }
 
 func (s *Server) meOf(r *http.Request, u store.User) (*me, error) {
@@ -35,7 +37,8 @@ func (s *Server) meOf(r *http.Request, u store.User) (*me, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &me{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, SchoolID: u.SchoolID, SchoolName: school.Name}, nil
+	return &me{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, SchoolID: u.SchoolID, SchoolName: school.Name,
+		Operator: u.Operator}, nil
 }
 
 type envBody struct {
@@ -129,7 +132,9 @@ func (s *Server) setupOnce(r *http.Request, in setupInput) (store.User, error) {
 	if s.setupHash == nil || subtle.ConstantTimeCompare(s.setupHash, auth.HashToken(in.Token)) != 1 {
 		return store.User{}, store.Errorf(store.CodeSetupTokenInvalid, "the setup link is not valid")
 	}
-	u, err := CreateAdmin(r.Context(), s.db, s.cfg.Hasher, in.SchoolName, store.NewUser{Username: in.Username, DisplayName: in.DisplayName}, in.Password)
+	// Whoever holds the link printed on the server's console runs the server: the first admin is its operator.
+	u, err := CreateAdmin(r.Context(), s.db, s.cfg.Hasher, in.SchoolName,
+		store.NewUser{Username: in.Username, DisplayName: in.DisplayName, Operator: true}, in.Password)
 	if err != nil {
 		return store.User{}, err
 	}

@@ -28,7 +28,7 @@ var (
 
 // roles holds what each role gets. The target of a row always belongs to school A: T1's course, lesson, student,
 // account or device. teacher is T1 (the teacher of the course, or the target user); other is T2, a teacher of the
-// same school; admin is school A's admin; foreign is school B's admin.
+// same school; admin is school A's admin; foreign is school B's admin, who is also the server's operator.
 type roles struct{ anon, foreign, other, teacher, admin outcome }
 
 // everyone gets the same.
@@ -155,6 +155,7 @@ var routeMatrix = []matrixRow{
 	{"POST /api/v1/letters/mail", "/api/v1/letters/mail", `{"templateId":"$template","studentIds":["$s3"]}`, roles{unauth, notFound, forbidden, forbidden, ok}, false},
 	{"GET /api/v1/parents", "/api/v1/parents", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
 	{"GET /api/v1/outbox", "/api/v1/outbox", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
+	{"GET /api/v1/server/outbox", "/api/v1/server/outbox", "", roles{unauth, ok, forbidden, forbidden, forbidden}, true},
 
 	{"POST /api/v1/parent/register", "/api/v1/parent/register", `{"email":"neu.2@example.org","password":"` + password + `","language":"en"}`, everyone(accepted), false},
 	{"POST /api/v1/parent/confirm", "/api/v1/parent/confirm", `{"token":"$confirmToken"}`, everyone(noContent), false},

@@ -293,7 +293,8 @@ func (s *testServer) createAdmin(tb testing.TB, school, username string) string 
 // harness is two schools on one server. School A: admin A, teachers T1 and T2, course 1 of T1 with students s1
 // and s2 and lesson 1 (s1 marked present), course 2 of T2 with s3, and s4 in no course. T1 has a trusted
 // device (device1) and a pending one (its security code). School B: admin B, who also teaches course B.
-// A desktop app has registered its device.
+// A desktop app has registered its device. Admin B also operates the server: being an operator must show nothing
+// of school A.
 // Browsers: anonymous, T1, T2, admin A and admin B, each logged in.
 type harness struct {
 	*testServer
@@ -310,6 +311,9 @@ func MustHarness(tb testing.TB) *harness {
 	h := &harness{testServer: MustServer(tb, nil), ids: map[string]string{}}
 	h.ids["$adminA"] = h.createAdmin(tb, "Schule A", "admin.a")
 	h.ids["$adminB"] = h.createAdmin(tb, "Schule B", "admin.b")
+	if _, err := h.db.SetOperator(context.Background(), "admin.b", true); err != nil {
+		tb.Fatal(err)
+	}
 	h.anon = h.client("anonymous")
 	h.adminA = h.login(tb, "admin A", "admin.a")
 	h.adminB = h.login(tb, "admin B", "admin.b")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -218,10 +219,19 @@ type outboxAnswer struct {
 
 // outbox shows the school's mails that were not sent: held (no SMTP configured) or given up.
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, a store.Actor) error {
-	list, err := s.db.MailOutbox(r.Context(), a)
+	return s.writeOutbox(w, r, a, s.db.MailOutbox)
+}
+
+// operatorOutbox shows a server operator the unsent mails to parent accounts (confirmation and reset links).
+func (s *Server) operatorOutbox(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	return s.writeOutbox(w, r, a, s.db.OperatorOutbox)
+}
+
+func (s *Server) writeOutbox(w http.ResponseWriter, r *http.Request, a store.Actor, list func(context.Context, store.Actor) ([]store.Mail, error)) error {
+	items, err := list(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	schoolapi.WriteJSON(w, http.StatusOK, outboxAnswer{Sends: s.cfg.Postman.Sends(), Items: list})
+	schoolapi.WriteJSON(w, http.StatusOK, outboxAnswer{Sends: s.cfg.Postman.Sends(), Items: items})
 	return nil
 }

@@ -481,6 +481,47 @@ func TestTemplatesAndLetters(t *testing.T) {
 	}
 }
 
+// TestOperatorOutbox: without SMTP the confirmation link of a registration waits in the server's outbox, which
+// the server's operator reads in the UI; a school's admin cannot, and the operator sees no school's letters.
+func TestOperatorOutbox(t *testing.T) {
+	h := MustHarness(t)
+	mustDo(t, h.adminA, "PATCH", h.fill("/api/v1/students/$s1"), map[string]string{"guardianEmail": "eltern.a@example.org"}, http.StatusOK)
+	mustDo(t, h.adminA, "POST", "/api/v1/letters/mail", map[string]any{"templateId": h.ids["$template"], "studentIds": []string{h.ids["$s1"]}}, http.StatusOK)
+	mustDo(t, h.client("newcomer"), "POST", "/api/v1/parent/register", map[string]string{"email": "neue.mutter@example.org", "password": password, "language": "de"}, http.StatusAccepted)
+
+	type outbox struct {
+		Sends bool
+		Items []store.Mail
+	}
+	out := decodeJSON[outbox](t, mustDo(t, h.adminB, "GET", "/api/v1/server/outbox", nil, http.StatusOK))
+	if out.Sends || len(out.Items) != 1 || out.Items[0].To != "neue.mutter@example.org" || out.Items[0].State != "held" {
+		t.Fatalf("the operator's outbox: %+v", out)
+	}
+	if !strings.Contains(out.Items[0].Text, "/#/parent/confirm/") {
+		t.Errorf("the held confirmation mail has no link: %q", out.Items[0].Text)
+	}
+	// School A's letter stays with school A's admin, who is no operator.
+	if school := decodeJSON[outbox](t, mustDo(t, h.adminA, "GET", "/api/v1/outbox", nil, http.StatusOK)); len(school.Items) != 1 || school.Items[0].To != "eltern.a@example.org" {
+		t.Errorf("school A's outbox: %+v", school)
+	}
+	for name, c := range map[string]*client{"admin A": h.adminA, "teacher": h.t1, "parent": h.parent} {
+		if status, code, _ := do(t, c, "GET", "/api/v1/server/outbox", nil); status == http.StatusOK || (code != "forbidden" && code != "unauthenticated") {
+			t.Errorf("%s reads the server's outbox: %d %s", name, status, code)
+		}
+	}
+
+	// The command line takes the role back; the next request already counts without it.
+	if _, err := h.db.SetOperator(context.Background(), "admin.b", false); err != nil {
+		t.Fatal(err)
+	}
+	if status, code, _ := do(t, h.adminB, "GET", "/api/v1/server/outbox", nil); status != http.StatusForbidden || code != "forbidden" {
+		t.Errorf("after revoking, admin B reads the server's outbox: %d %s", status, code)
+	}
+	if me := decodeJSON[struct{ User struct{ Operator bool } }](t, mustDo(t, h.adminB, "GET", "/api/v1/env", nil, http.StatusOK)); me.User.Operator {
+		t.Error("env still shows admin B as operator")
+	}
+}
+
 // newToken is a one-time link token and its stored hash.
 func newToken() (string, []byte) { return auth.NewToken() }
 

@@ -192,7 +192,8 @@ func TestSyncLiveScope(t *testing.T) {
 	if got := firstTopic("adminB"); got != "Für B" {
 		t.Errorf("school B's admin first got %q", got)
 	}
-	if got := firstTopic("adminA"); got != "Für T1" {
+	// School A's admin receives both teachers' lessons, never school B's; the feed may batch the two into one message.
+	if got := firstTopic("adminA"); got != "Für T1" && got != "Für T1,Für T2" {
 		t.Errorf("school A's admin first got %q", got)
 	}
 }

@@ -9,6 +9,8 @@ import { cli, readState } from './backend'
 const adminPassword = 'Admin-Passwort-2026'
 const teacherPassword = 'Lehrer-Passwort-2026'
 const otherPassword = 'Andere-Schule-2026'
+const parentEmail = 'wormstedt-eltern@example.org'
+const parentPassword = 'Eltern-Passwort-2026'
 
 const firstNames = ['Wiebke', 'Quirin', 'Leocadia', 'Hartmut', 'Ottilie', 'Bruno', 'Frieda', 'Konstantin', 'Ilse', 'Jost']
 const lastNames = ['Quenzelbach', 'Wormstedt', 'Pfirsichbaum']
@@ -115,6 +117,38 @@ test('admin sets up the school, a teacher, a course and imports a class list', a
   await logout(page)
 })
 
+// No SMTP server is configured here: the confirmation mail waits in the server's outbox, which the admin who set
+// the server up reads under Betrieb — a newcomer can try the parents' side on one machine.
+test('without a mail server the first admin reads a parent’s confirmation mail under Betrieb', async ({ page, browser }) => {
+  const parent = await (await browser.newContext({ baseURL: new URL(readState().setupUrl).origin, locale: 'de-DE' })).newPage()
+  await parent.goto('/#/parent/register')
+  await parent.getByLabel('E-Mail-Adresse').fill(parentEmail)
+  await parent.getByLabel('Passwort', { exact: true }).fill(parentPassword)
+  await parent.getByLabel('Passwort wiederholen').fill(parentPassword)
+  await parent.getByRole('button', { name: 'Registrieren' }).click()
+  await expect(parent.getByText(`Fast geschafft: Wir haben eine E-Mail an ${parentEmail} geschickt.`)).toBeVisible()
+
+  await login(page, 'v.admin', adminPassword)
+  await page.getByRole('link', { name: 'Betrieb' }).click()
+  await expect(page.getByRole('heading', { name: 'Postausgang des Servers' })).toBeVisible()
+  await expect(page.getByText('Kein Mailserver eingerichtet: Bestätigungs- und Rücksetz-Mails an Elternkonten bleiben hier.', { exact: false })).toBeVisible()
+  const mail = page.locator('details.mail', { hasText: parentEmail })
+  await expect(mail).toHaveCount(1)
+  await mail.getByText('Bitte bestätigen Sie Ihre Adresse', { exact: false }).click()
+  const link = mail.getByRole('link', { name: /\/#\/parent\/confirm\// })
+  await expect(link).toBeVisible()
+  const href = (await link.getAttribute('href')) ?? ''
+
+  await parent.goto(href)
+  await expect(parent.getByText('Ihre Adresse ist bestätigt. Melden Sie sich jetzt an.')).toBeVisible()
+  await parent.getByLabel('E-Mail-Adresse').fill(parentEmail)
+  await parent.getByLabel('Passwort', { exact: true }).fill(parentPassword)
+  await parent.getByRole('button', { name: 'Anmelden' }).click()
+  await expect(parent.getByRole('heading', { name: 'Meine Kinder' })).toBeVisible()
+  await parent.context().close()
+  await logout(page)
+})
+
 test('the teacher marks attendance for 30 students by keyboard alone', async ({ page }) => {
   await login(page, 'K.Lehrer', teacherPassword) // usernames are case-insensitive
   await page.getByRole('link', { name: /Gitarre 4a/ }).first().click()
@@ -144,6 +178,11 @@ test('the teacher marks attendance for 30 students by keyboard alone', async ({ 
 
 test('the teacher cannot open another teacher’s course, in the UI or the API', async ({ page }) => {
   await login(page, 'k.lehrer', teacherPassword)
+  // Nor the server's outbox, with its parents' links: only the server's operators read that.
+  await expect(page.getByRole('link', { name: 'Betrieb' })).toHaveCount(0)
+  await page.goto('/#/server')
+  await expect(page.getByRole('heading', { name: 'Kein Zugriff' })).toBeVisible()
+  expect((await page.request.get('/api/v1/server/outbox')).status()).toBe(403)
   await page.goto(`/#/courses/${otherCourseId}`)
   await expect(page.getByText('Kurs nicht gefunden oder kein Zugriff.')).toBeVisible()
   const res = await page.request.get(`/api/v1/courses/${otherCourseId}`)
@@ -166,9 +205,11 @@ test('another school’s admin sees nothing of it', async ({ page }) => {
   expect((await page.request.get(`/api/v1/courses/${courseId}`)).status()).toBe(404)
   const lessons = await page.request.get(`/api/v1/courses/${courseId}/lessons`)
   expect(lessons.status()).toBe(404)
+  // An admin made on the command line does not run the server: no parent's mail of another school's letter.
+  expect((await page.request.get('/api/v1/server/outbox')).status()).toBe(403)
 })
 
-test('no student name is in plaintext in any file under the data folder', async () => {
+test('no student name nor the parent’s address is in plaintext in any file under the data folder', async () => {
   const { dataDir } = readState()
   const files: string[] = []
   const walk = (dir: string) => {
@@ -181,7 +222,7 @@ test('no student name is in plaintext in any file under the data folder', async 
   walk(dataDir)
   const names = files.map((f) => f.slice(dataDir.length + 1))
   expect(names).toEqual(expect.arrayContaining(['pult.db', 'pult.db-wal', 'master.key', 'server.log']))
-  const needles = [...new Set(students.flatMap((s) => [s.first, s.last]))].map((n) => n.toLowerCase())
+  const needles = [...new Set([...students.flatMap((s) => [s.first, s.last]), parentEmail])].map((n) => n.toLowerCase())
   for (const file of files) {
     // The one-time setup link the server prints is a random token: a short name may turn up in it by chance.
     const text = readFileSync(file).toString('latin1').replace(/#\/setup\/\S+/g, '').toLowerCase()

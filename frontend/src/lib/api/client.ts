@@ -542,6 +542,11 @@ export class ApiClient {
   outbox(): Promise<Outbox> {
     return this.request('GET', '/outbox')
   }
+
+  /** The server's unsent mails to parent accounts; for its operators only. */
+  serverOutbox(): Promise<Outbox> {
+    return this.request('GET', '/server/outbox')
+  }
 }
 
 /** The preview carried by a 422 `import_invalid_rows` answer (inside `error` or beside it), if any. */

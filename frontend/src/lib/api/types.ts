@@ -10,6 +10,8 @@ export interface User {
   role: Role
   schoolId: string
   schoolName: string
+  /** The person also operates this server and reads its outbox of mails to parent accounts. */
+  operator: boolean
 }
 
 export interface Env {

@@ -22,6 +22,7 @@ export type Route =
   | { name: 'adminLicenseSheet'; ids: string[] }
   | { name: 'adminParents' }
   | { name: 'adminLetters' }
+  | { name: 'serverOutbox' }
   | { name: 'parentLogin' }
   | { name: 'parentRegister' }
   | { name: 'parentConfirm'; token: string }
@@ -60,6 +61,7 @@ export function parseHash(hash: string): Route {
       if (a === 'devices') return { name: 'devices' }
       if (a === 'setup') return { name: 'setup', token: '' }
       if (a === 'parent') return { name: 'parentHome' }
+      if (a === 'server') return { name: 'serverOutbox' }
       return notFound
     case 2: {
       const id = decode(b)
@@ -161,6 +163,8 @@ export function hrefOf(route: Route): string {
       return '#/admin/parents'
     case 'adminLetters':
       return '#/admin/letters'
+    case 'serverOutbox':
+      return '#/server'
     case 'parentLogin':
       return '#/parent/login'
     case 'parentRegister':
