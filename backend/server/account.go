@@ -264,8 +264,21 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request, a sto
 		return err
 	}
 	sess, _ := sessionFrom(r.Context())
-	// Guessing the current password from an open session counts like failed logins and meets the same lock.
-	until, err := s.db.LoginLockedUntil(r.Context(), sess.user.Username)
+	if err := s.verifyOwnPassword(w, r, sess.user.Username, sess.user.PasswordHash, "currentPassword", in.CurrentPassword); err != nil {
+		return err
+	}
+	if err := s.setPassword(r, a, a.UserID, "newPassword", in.NewPassword, sess.tokenHash); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// verifyOwnPassword checks the password a logged-in person typed to confirm a change to their account (field
+// names it in the answer). Guessing it from an open session counts like failed logins under lockKey and meets the
+// same lock.
+func (s *Server) verifyOwnPassword(w http.ResponseWriter, r *http.Request, lockKey, hash, field, password string) error {
+	until, err := s.db.LoginLockedUntil(r.Context(), lockKey)
 	if err != nil {
 		return err
 	}
@@ -273,19 +286,15 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request, a sto
 		w.Header().Set("Retry-After", retryAfter(time.Until(until)))
 		return store.Errorf(store.CodeTooManyAttempts, "too many attempts; try again later")
 	}
-	if err := s.cfg.Hasher.Verify(r.Context(), sess.user.PasswordHash, in.CurrentPassword); err != nil {
+	if err := s.cfg.Hasher.Verify(r.Context(), hash, password); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
-			if _, err := s.db.RecordLoginFailure(r.Context(), sess.user.Username, failureWindow, maxFailures, lockDuration); err != nil {
+			if _, err := s.db.RecordLoginFailure(r.Context(), lockKey, failureWindow, maxFailures, lockDuration); err != nil {
 				return err
 			}
-			return &store.Error{Code: store.CodeInvalid, Message: "current password is wrong", Fields: map[string]string{"currentPassword": store.FieldInvalid}}
+			return &store.Error{Code: store.CodeInvalid, Message: "the password is wrong", Fields: map[string]string{field: store.FieldInvalid}}
 		}
 		return err
 	}
-	if err := s.setPassword(r, a, a.UserID, "newPassword", in.NewPassword, sess.tokenHash); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

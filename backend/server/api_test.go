@@ -163,6 +163,9 @@ var routeMatrix = []matrixRow{
 	{"POST /api/v1/parent/password-reset", "/api/v1/parent/password-reset", `{"email":"p1@example.org"}`, everyone(accepted), false},
 	{"POST /api/v1/parent/password-reset/confirm", "/api/v1/parent/password-reset/confirm", `{"token":"$resetToken","password":"a brand new password"}`,
 		everyone(noContent), false},
+	{"PATCH /api/v1/parent/account", "/api/v1/parent/account", `{"language":"en"}`, everyone(unauth), false},
+	{"DELETE /api/v1/parent/account", "/api/v1/parent/account", `{"password":"` + password + `"}`, everyone(unauth), false},
+	{"POST /api/v1/parent/password", "/api/v1/parent/password", `{"currentPassword":"` + password + `","newPassword":"a brand new password"}`, everyone(unauth), false},
 	{"GET /api/v1/parent/children", "/api/v1/parent/children", "", everyone(unauth), true},
 	{"POST /api/v1/parent/children", "/api/v1/parent/children", `{"code":"$accessCode2"}`, everyone(unauth), false},
 	{"GET /api/v1/parent/children/{studentId}", "/api/v1/parent/children/$s1", "", everyone(unauth), true},
@@ -175,6 +178,9 @@ var routeMatrix = []matrixRow{
 // parentOutcomes is what the two parent accounts get where it differs from an anonymous browser: the parent of
 // s1 (school A) and the parent of sB (school B). On every other route a parent is as anonymous as anyone.
 var parentOutcomes = map[string][2]outcome{
+	"PATCH /api/v1/parent/account":                                {ok, ok},
+	"DELETE /api/v1/parent/account":                               {noContent, noContent},
+	"POST /api/v1/parent/password":                                {noContent, noContent},
 	"GET /api/v1/parent/children":                                 {ok, ok},
 	"POST /api/v1/parent/children":                                {created, created},
 	"GET /api/v1/parent/children/{studentId}":                     {ok, notFound},
@@ -358,6 +364,9 @@ var bodyRoutes = []bodyRoute{
 	{"POST /api/v1/parent/session", anonOf, "/api/v1/parent/session", "email", "password", `true`, defaultLimit},
 	{"POST /api/v1/parent/password-reset", anonOf, "/api/v1/parent/password-reset", "email", "email", `[]`, defaultLimit},
 	{"POST /api/v1/parent/password-reset/confirm", anonOf, "/api/v1/parent/password-reset/confirm", "password", "endSessions", `"yes"`, defaultLimit},
+	{"PATCH /api/v1/parent/account", parentOf, "/api/v1/parent/account", "language", "language", `1`, defaultLimit},
+	{"DELETE /api/v1/parent/account", parentOf, "/api/v1/parent/account", "password", "password", `[]`, defaultLimit},
+	{"POST /api/v1/parent/password", parentOf, "/api/v1/parent/password", "currentPassword", "newPassword", `1`, defaultLimit},
 	{"POST /api/v1/parent/children", parentOf, "/api/v1/parent/children", "code", "code", `123`, defaultLimit},
 	{"POST /api/v1/parent/children/{studentId}/shares", parentOf, "/api/v1/parent/children/$s1/shares", "email", "email", `{}`, defaultLimit},
 }

@@ -294,6 +294,35 @@ test('the school sees the registrations: from its letter\'s link before confirmi
   await expect(admin.getByText(kidEmail)).toHaveCount(0) // the share was revoked
 })
 
+test('the child’s own account sets English mails, changes its password, and deletes itself', async () => {
+  await kid.getByRole('link', { name: 'Mein Konto' }).click()
+  await expect(kid.getByRole('heading', { name: 'Mein Konto' })).toBeVisible()
+  await kid.getByLabel('Sprache der E-Mails').selectOption('en')
+  await kid.getByRole('button', { name: 'Speichern' }).click()
+  await expect(kid.getByText('Die Sprache der E-Mails ist gespeichert.')).toBeVisible()
+
+  await kid.getByLabel('Aktuelles Passwort').fill('not the password')
+  await kid.getByLabel('Neues Passwort', { exact: true }).fill('Neues-Kinder-Passwort-2026')
+  await kid.getByLabel('Neues Passwort wiederholen').fill('Neues-Kinder-Passwort-2026')
+  await kid.getByRole('button', { name: 'Passwort ändern' }).click()
+  await expect(kid.getByText('Das Passwort wurde geändert.')).toHaveCount(0)
+  await kid.getByLabel('Aktuelles Passwort').fill(kidPassword)
+  await kid.getByRole('button', { name: 'Passwort ändern' }).click()
+  await expect(kid.getByText('Das Passwort wurde geändert.')).toBeVisible()
+
+  // The account's mails now come in English.
+  const res = await kid.request.post('/api/v1/parent/password-reset', { data: { email: kidEmail } })
+  expect(res.status()).toBe(202)
+  await mailTo(kidEmail, 'Set a new password')
+
+  await kid.getByLabel('Ihr Passwort zur Bestätigung').fill('Neues-Kinder-Passwort-2026')
+  await kid.getByRole('button', { name: 'Konto löschen …' }).click()
+  await kid.getByRole('button', { name: 'Endgültig löschen' }).click()
+  await expect(kid.getByText('Ihr Konto ist gelöscht.')).toBeVisible()
+  await parentLogin(kid, kidEmail, 'Neues-Kinder-Passwort-2026', false)
+  await expect(kid.getByText('E-Mail-Adresse oder Passwort ist falsch')).toBeVisible()
+})
+
 test('no parent address, child name or access code is in plaintext in any file under the data folder', async () => {
   const files: string[] = []
   const walk = (dir: string) => {

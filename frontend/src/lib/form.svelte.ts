@@ -16,6 +16,17 @@ export class FormState {
     this.fields = {}
   }
 
+  /**
+   * Starts a form with a repeated password: forgets the last errors and reports whether both entries are the same;
+   * if not, the repeat field (`field`) says so.
+   */
+  repeated(value: string, repeat: string, field = 'repeat'): boolean {
+    this.reset()
+    if (value === repeat) return true
+    this.fields = { [field]: 'mismatch' }
+    return false
+  }
+
   /** Keeps `err` as the form's error, and its field errors if it is an answer of the API. */
   fail(err: unknown): void {
     this.error = err

@@ -6,6 +6,18 @@ const validationFailed = () =>
   new ApiError({ status: 400, code: 'validation_failed', fields: { username: 'required', password: 'too_short' } })
 
 describe('FormState', () => {
+  it('names the repeat field when a repeated password differs, and forgets old errors either way', () => {
+    const form = new FormState()
+    form.fail(validationFailed())
+    expect(form.repeated('Ein-Passwort-1', 'Ein-Passwort-2')).toBe(false)
+    expect(form.fields).toEqual({ repeat: 'mismatch' })
+    expect(form.error).toBeNull()
+    expect(form.repeated('Ein-Passwort-1', 'Ein-Passwort-2', 'passwordRepeat')).toBe(false)
+    expect(form.fields).toEqual({ passwordRepeat: 'mismatch' })
+    expect(form.repeated('Ein-Passwort-1', 'Ein-Passwort-1')).toBe(true)
+    expect(form.fields).toEqual({})
+  })
+
   it('starts idle, without errors', () => {
     const form = new FormState()
     expect(form.busy).toBe(false)

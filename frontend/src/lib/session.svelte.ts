@@ -4,7 +4,7 @@ import type { DesktopDevice, Parent, User } from './api/types'
 import { parseHash } from './router/routes'
 import { replaceRoute } from './router/router.svelte'
 
-export type SessionNotice = 'expired' | 'loggedOut' | 'deviceRemoved' | null
+export type SessionNotice = 'expired' | 'loggedOut' | 'deviceRemoved' | 'accountDeleted' | null
 
 /** What the UI knows about the server and the person using it. */
 export const session = $state<{
@@ -93,6 +93,12 @@ export async function logout(): Promise<void> {
   session.user = null
   session.parent = null
   session.notice = 'loggedOut'
+}
+
+/** A parent deleted their account; the server has already ended the session. */
+export function parentAccountDeleted(): void {
+  session.parent = null
+  session.notice = 'accountDeleted'
 }
 
 /** The person removed the device they sit at; the server has already ended the session. */

@@ -465,6 +465,18 @@ export class ApiClient {
     return this.request('POST', '/parent/password-reset/confirm', { token, password, endSessions })
   }
 
+  async updateParentAccount(language: Parent['language']): Promise<Parent> {
+    return (await this.request<{ parent: Parent }>('PATCH', '/parent/account', { language })).parent
+  }
+
+  changeParentPassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.request('POST', '/parent/password', { currentPassword, newPassword })
+  }
+
+  deleteParentAccount(password: string): Promise<void> {
+    return this.request('DELETE', '/parent/account', { password })
+  }
+
   children(): Promise<Child[]> {
     return this.list('/parent/children')
   }

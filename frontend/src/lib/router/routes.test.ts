@@ -37,6 +37,7 @@ describe('parseHash', () => {
     ['#/admin/parents', { name: 'adminParents' }],
     ['#/admin/letters', { name: 'adminLetters' }],
     ['#/server', { name: 'serverOutbox' }],
+    ['#/parent/account', { name: 'parentAccount' }],
     ['#/parent', { name: 'parentHome' }],
     ['#/parent/login', { name: 'parentLogin' }],
     ['#/parent/register', { name: 'parentRegister' }],

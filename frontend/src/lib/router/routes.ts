@@ -31,6 +31,7 @@ export type Route =
   | { name: 'parentHome' }
   | { name: 'parentChild'; id: string }
   | { name: 'parentSettings' }
+  | { name: 'parentAccount' }
   | { name: 'notFound'; path: string }
 
 function decode(segment: string): string | null {
@@ -84,6 +85,7 @@ export function parseHash(hash: string): Route {
         if (b === 'register') return { name: 'parentRegister' }
         if (b === 'forgot') return { name: 'parentForgot' }
         if (b === 'settings') return { name: 'parentSettings' }
+        if (b === 'account') return { name: 'parentAccount' }
         if (b === 'confirm') return { name: 'parentConfirm', token: '' }
         if (b === 'reset') return { name: 'parentReset', token: '' }
         return notFound
@@ -181,6 +183,8 @@ export function hrefOf(route: Route): string {
       return `#/parent/children/${e(route.id)}`
     case 'parentSettings':
       return '#/parent/settings'
+    case 'parentAccount':
+      return '#/parent/account'
     case 'notFound':
       return '#' + route.path
   }
