@@ -700,6 +700,22 @@ func (db *DB) ApproveLicenseDevice(ctx context.Context, a Actor, licenseID, code
 	})
 }
 
+// BlockLocationDevice blocks the device of a location license of the admin's school — a shared terminal that
+// was lost or stolen — and has it wipe itself at its next contact (LE4); every session on it ends. A teacher's
+// license's device is blocked as the teacher's device (UpdateDevice).
+func (db *DB) BlockLocationDevice(ctx context.Context, a Actor, licenseID string) (License, error) {
+	return db.changeLicense(ctx, a, licenseID, func(tx *sql.Tx, s sealer, l *licenseRow) error {
+		if l.holder != HolderLocation || l.deviceID == "" {
+			return Errorf(CodeConflict, "the license has no location's device to block")
+		}
+		l.deviceState, l.decidedAt = DeviceBlocked, db.now().Unix()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE device_id = ?`, l.deviceID); err != nil {
+			return fmt.Errorf("end the device's sessions: %w", err)
+		}
+		return db.requestWipe(ctx, tx, l.deviceID)
+	})
+}
+
 // locationTrusted reports whether a device is the trusted device of a location license of the school, which
 // admits any active staff member of the school.
 func (db *DB) locationTrusted(ctx context.Context, q querier, schoolID, deviceID string) (bool, error) {

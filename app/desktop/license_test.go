@@ -271,3 +271,59 @@ func TestPolicyArrivesLive(t *testing.T) {
 		return dev["pinAttemptsLeft"] == float64(8) && dev["idleTimeoutSeconds"] == float64(180)
 	})
 }
+
+// TestLocationBlockWipes: a shared terminal enrolled with a location's license is lost; the admin blocks it on
+// the licenses page, and the connected terminal erases its data within a second and confirms it.
+func TestLocationBlockWipes(t *testing.T) {
+	w := newWorld(t)
+	st, m := w.adminCall(http.MethodPost, "/api/v1/licenses", `{"count":1}`)
+	if st != http.StatusCreated {
+		t.Fatalf("create license: %d %v", st, m)
+	}
+	l := m["licenses"].([]any)[0].(map[string]any)
+	id, code := l["id"].(string), l["code"].(string)
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/licenses/"+id+"/holder", `{"location":"Zimmer 12"}`); st != http.StatusOK {
+		t.Fatalf("assign to a location: %d %v", st, m)
+	}
+	if st, m := w.adminCall(http.MethodPost, "/api/v1/licenses/"+id+"/block", ""); st != http.StatusConflict || errCode(m) != "conflict" {
+		t.Fatalf("blocking a license without a device: %d %v, want 409 conflict", st, m)
+	}
+	d := newDesk(t, filepath.Join(t.TempDir(), "terminal"), machine("zimmer12"))
+	d.must(http.StatusOK, http.MethodPut, "/api/v1/device/language", `{"language":"de"}`)
+	dev := d.must(http.StatusOK, http.MethodPost, "/api/v1/device/enroll", `{"server":"`+w.url+`","licenseCode":"`+code+`"}`)
+	if st, m := w.adminCall(http.MethodPost, "/api/v1/licenses/"+id+"/approve", `{"code":"`+dev["securityCode"].(string)+`"}`); st != http.StatusOK {
+		t.Fatalf("approve: %d %v", st, m)
+	}
+	if got := d.must(http.StatusOK, http.MethodGet, "/api/v1/device/status", "")["phase"]; got != PhaseLogin {
+		t.Fatalf("after the approval the phase is %v, want login", got)
+	}
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/session", `{"username":"t.one","password":"`+password+`"}`)
+	d.must(http.StatusOK, http.MethodPost, "/api/v1/device/pin", `{"pin":"`+goodPIN+`","repeat":"`+goodPIN+`"}`)
+	eventually(t, "the terminal's sync connection", func() bool {
+		s, _ := d.device()["sync"].(map[string]any)
+		return s["online"] == true
+	})
+
+	st, m = w.adminCall(http.MethodPost, "/api/v1/licenses/"+id+"/block", "")
+	if device, _ := m["device"].(map[string]any); st != http.StatusOK || device["state"] != "blocked" || device["wipe"] == nil {
+		t.Fatalf("block: %d %v, want the device blocked with a wipe asked for", st, m)
+	}
+	blocked := time.Now()
+	for len(profileFiles(t, d.dir)) > 0 {
+		if time.Since(blocked) > time.Second {
+			t.Fatalf("the terminal still holds %v a second after the block", profileFiles(t, d.dir))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	eventually(t, "the wipe shown as done on the license", func() bool {
+		_, m := w.adminCall(http.MethodGet, "/api/v1/licenses", "")
+		for _, item := range m["items"].([]any) {
+			if lic := item.(map[string]any); lic["id"] == id {
+				device, _ := lic["device"].(map[string]any)
+				wipe, _ := device["wipe"].(map[string]any)
+				return wipe != nil && wipe["doneAt"] != nil
+			}
+		}
+		return false
+	})
+}

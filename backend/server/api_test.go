@@ -70,6 +70,7 @@ var routeMatrix = []matrixRow{
 	{"DELETE /api/v1/licenses/{id}/holder", "/api/v1/licenses/$license1/holder", "", roles{unauth, notFound, forbidden, forbidden, ok}, false},
 	{"DELETE /api/v1/licenses/{id}", "/api/v1/licenses/$license2", "", roles{unauth, notFound, forbidden, forbidden, noContent}, false},
 	{"POST /api/v1/licenses/{id}/approve", "/api/v1/licenses/$license1/approve", `{"code":"$licenseSecurity"}`, roles{unauth, notFound, forbidden, forbidden, ok}, false},
+	{"POST /api/v1/licenses/{id}/block", "/api/v1/licenses/$license1/block", "", roles{unauth, notFound, forbidden, forbidden, ok}, false},
 	{"GET /api/v1/device-policy", "/api/v1/device-policy", "", loggedIn(ok), true},
 	{"PUT /api/v1/device-policy", "/api/v1/device-policy", `{"maxPinAttempts":7,"idleTimeoutMinutes":5,"offlineGraceDays":14,"wipeAfterDays":90}`, roles{unauth, ok, forbidden, forbidden, ok}, false},
 	{"GET /api/v1/recovery-codes", "/api/v1/recovery-codes", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
@@ -378,6 +379,7 @@ var bodiless = []string{
 	"POST /api/v1/users/{id}/unlock",
 	"POST /api/v1/recovery-codes",
 	"POST /api/v1/students/{id}/access-code",
+	"POST /api/v1/licenses/{id}/block",
 }
 
 // TestMalformedBodies sends every route that reads a body broken bodies; each is refused with its code and

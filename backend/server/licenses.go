@@ -112,6 +112,38 @@ func (s *Server) approveLicenseDevice(w http.ResponseWriter, r *http.Request, a 
 	return nil
 }
 
+// blockLicenseDevice blocks the device a license enrolled and has it wipe itself: a location's terminal here,
+// a teacher's laptop as that teacher's device.
+func (s *Server) blockLicenseDevice(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	list, err := s.db.LicensesByID(r.Context(), a, []string{r.PathValue("id")})
+	if err != nil {
+		return err
+	}
+	if len(list) != 1 || list[0].Device == nil {
+		return store.Errorf(store.CodeConflict, "the license has no device to block")
+	}
+	l := list[0]
+	if l.Holder == store.HolderTeacher {
+		blocked := store.DeviceBlocked
+		if _, err := s.db.UpdateDevice(r.Context(), a, l.TeacherID, l.Device.ID, store.DevicePatch{State: &blocked}); err != nil {
+			return err
+		}
+	} else if _, err := s.db.BlockLocationDevice(r.Context(), a, l.ID); err != nil {
+		return err
+	}
+	e := store.AuditEntry{UserID: l.TeacherID, DeviceID: l.Device.ID, Outcome: store.OutcomeDone, Reason: string(l.Holder) + "_license"}
+	e.Action = "device_blocked"
+	s.audit(r, e)
+	e.Action = "device_wipe_requested"
+	s.audit(r, e)
+	s.wipeDevice(a.SchoolID, l.Device.ID)
+	if list, err = s.db.LicensesByID(r.Context(), a, []string{l.ID}); err != nil {
+		return err
+	}
+	schoolapi.WriteJSON(w, http.StatusOK, list[0])
+	return nil
+}
+
 // sheetLicense is one card of the printed sheet: the license, the content of its QR code and the QR code.
 type sheetLicense struct {
 	store.License

@@ -145,6 +145,7 @@ func (s *Server) register() {
 	rt.Handle("DELETE /api/v1/licenses/{id}/holder", schoolapi.ActorHandler(s.detachLicense))
 	rt.Handle("DELETE /api/v1/licenses/{id}", schoolapi.ActorHandler(s.deleteLicense))
 	rt.Handle("POST /api/v1/licenses/{id}/approve", schoolapi.ActorHandler(s.approveLicenseDevice))
+	rt.Handle("POST /api/v1/licenses/{id}/block", schoolapi.ActorHandler(s.blockLicenseDevice))
 	rt.Handle("GET /api/v1/device-policy", schoolapi.ActorHandler(s.devicePolicy))
 	rt.Handle("PUT /api/v1/device-policy", schoolapi.ActorHandler(s.setDevicePolicy))
 	rt.Handle("GET /api/v1/recovery-codes", schoolapi.ActorHandler(s.recoveryCodes))

@@ -183,9 +183,30 @@ test('licenses: add, assign, detach, print the sheet; enroll, approve, block and
   await admin.goto('/#/admin/devices')
   await expect(admin.getByRole('row').filter({ hasText: 'Laptop' })).toContainText('Gelöscht ·')
 
+  // A shared terminal in Zimmer 12 enrolls with the location's license; stolen, it is blocked on the licenses page.
+  const terminal = new Desktop()
+  const terminalEnrolled = await request.post('/api/v1/devices/desktop/enroll', {
+    data: { licenseCode: codes[1], publicKey: terminal.publicKey, tokenHash: terminal.tokenHash, name: 'PC Zimmer 12', platform: 'Windows 11', osUser: 'schule' },
+  })
+  expect(terminalEnrolled.status()).toBe(201)
+  const terminalEnrollment = await terminalEnrolled.json()
+  terminal.id = terminalEnrollment.deviceId
+  await admin.goto('/#/admin/licenses')
+  await admin.getByRole('button', { name: `Gerät freigeben: ${codes[1]}` }).click()
+  await admin.getByLabel('Sicherheitscode').fill(terminalEnrollment.securityCode)
+  await admin.getByRole('button', { name: 'Freigeben', exact: true }).click()
+  await expect(row(codes[1])).toContainText('Vertrauenswürdig')
+  expect(await terminal.status(request)).toBe('trusted')
+  await admin.getByRole('button', { name: `Sperren und löschen: ${codes[1]}` }).click()
+  await admin.getByRole('button', { name: 'Ja, sperren und löschen' }).click()
+  await expect(admin.getByText(`Das Gerät der Lizenz ${codes[1]} ist gesperrt`)).toBeVisible()
+  await expect(row(codes[1])).toContainText('Löschung angefordert ·')
+  expect(await terminal.status(request)).toBe('blocked')
+
   const audit = await (await admin.request.get('/api/v1/audit.csv')).text()
   for (const line of ['licenses_created,done', 'license_assigned,done', 'license_detached,done', 'device_enrolled,done,teacher_license',
-    'device_approved,done,teacher_license', 'device_wipe_requested,done', 'device_wiped,done']) {
+    'device_approved,done,teacher_license', 'device_wipe_requested,done', 'device_wiped,done', 'device_blocked,done,location_license',
+    'device_wipe_requested,done,location_license']) {
     expect(audit).toContain(line)
   }
 })

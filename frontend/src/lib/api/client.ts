@@ -335,6 +335,11 @@ export class ApiClient {
     return this.request('POST', `/licenses/${enc(id)}/approve`, { code })
   }
 
+  /** Blocks the license's device; it wipes itself at its next contact (at once when connected). */
+  blockLicenseDevice(id: string): Promise<License> {
+    return this.request('POST', `/licenses/${enc(id)}/block`)
+  }
+
   /** The printed sheet of the licenses, in this order, with their QR codes. */
   licenseSheet(ids: string[]): Promise<LicenseSheet> {
     return this.request('GET', `/licenses/sheet?ids=${ids.map(enc).join(',')}`)

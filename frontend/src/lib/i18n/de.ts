@@ -584,6 +584,11 @@ export const de = {
   'licenses.assignHint':
     'Geht die Lizenz an jemand anderen, bleibt ihr bisheriges Gerät, wie es ist. Sperren Sie es bei Bedarf auf der Geräteseite.',
   'licenses.assigned': 'Die Lizenz {code} ist zugewiesen an: {name}.',
+  'licenses.block': 'Sperren und löschen',
+  'licenses.blockNamed': 'Sperren und löschen: {code}',
+  'licenses.blockQuestion': 'Das Gerät der Lizenz {code} sperren? Es löscht alle Daten von Pult, sobald es den Server erreicht – bei bestehender Verbindung sofort. Noch nicht abgeglichene Änderungen darauf gehen verloren.',
+  'licenses.blockConfirm': 'Ja, sperren und löschen',
+  'licenses.blocked': 'Das Gerät der Lizenz {code} ist gesperrt und löscht seine Daten beim nächsten Kontakt.',
   'licenses.detach': 'Lösen',
   'licenses.detachNamed': 'Lösen: {code}',
   'licenses.detachQuestion': 'Lizenz {code} lösen? Das Gerät bleibt, wie es ist; die Lizenz kann neu vergeben werden.',

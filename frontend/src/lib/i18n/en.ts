@@ -579,6 +579,11 @@ export const en: Messages = {
   'licenses.assignHint':
     'If the license goes to someone else, its current device stays as it is. Block it on the device page if needed.',
   'licenses.assigned': 'License {code} is assigned to: {name}.',
+  'licenses.block': 'Block and wipe',
+  'licenses.blockNamed': 'Block and wipe: {code}',
+  'licenses.blockQuestion': 'Block the device of license {code}? It erases all of Pult’s data as soon as it reaches the server – at once if it is connected. Changes on it that were not synced yet are lost.',
+  'licenses.blockConfirm': 'Yes, block and wipe',
+  'licenses.blocked': 'The device of license {code} is blocked and erases its data at its next contact.',
   'licenses.detach': 'Detach',
   'licenses.detachNamed': 'Detach: {code}',
   'licenses.detachQuestion': 'Detach license {code}? The device stays as it is; the license can be given out again.',
