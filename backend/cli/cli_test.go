@@ -182,3 +182,45 @@ func TestSMTPConfig(t *testing.T) {
 		t.Errorf("smtps config: %+v %v", c.SMTP, err)
 	}
 }
+
+// TestDemo: the demo fills a school with logins that work; on an empty server its admin also operates it (and
+// reads the parents' mails under Betrieb), on one that someone set up already it does not; it runs once.
+func TestDemo(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		setup    bool
+		operator bool
+	}{{"EmptyServer", false, true}, {"ServerInUse", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.setup {
+				if code, out := run(t, dir, "ein langes Passwort\n", "admin", "create", "--school", "Schule Nord", "--username", "v.name"); code != 0 {
+					t.Fatalf("admin create: %d %s", code, out)
+				}
+			}
+			code, out := run(t, dir, "", "demo")
+			if code != 0 || !strings.Contains(out, "demo.admin") || !strings.Contains(out, "demo.keller") {
+				t.Fatalf("demo: %d %s", code, out)
+			}
+			if strings.Contains(out, "page Betrieb") != tc.operator {
+				t.Errorf("the output speaks of Betrieb: %v, want %v:\n%s", !tc.operator, tc.operator, out)
+			}
+			db := openData(t, dir)
+			admin, err := db.UserByUsername(ctx, "demo.admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if admin.Operator != tc.operator {
+				t.Errorf("demo.admin operates the server: %v, want %v", admin.Operator, tc.operator)
+			}
+			courses, err := db.Courses(ctx, admin.Actor())
+			if err != nil || len(courses) != 3 {
+				t.Errorf("the demo school has %d courses (%v), want 3", len(courses), err)
+			}
+			if code, out := run(t, dir, "", "demo"); code == 0 || !strings.Contains(out, "exists already") {
+				t.Errorf("a second demo: %d %s", code, out)
+			}
+		})
+	}
+}

@@ -51,8 +51,14 @@ func demo(ctx context.Context, cfg Config, stdout io.Writer) error {
 	}
 	type login struct{ username, password, role string }
 	var logins []login
+	// On an empty server whoever fills the demo runs it, as the setup link's admin would: the demo admin operates
+	// the server too and reads the parents' mails that wait while no SMTP server is configured.
+	has, err := db.HasUsers(ctx)
+	if err != nil {
+		return err
+	}
 	adminPass := demoPassword()
-	admin, err := server.CreateAdmin(ctx, db, hasher, DemoSchool, store.NewUser{Username: "demo.admin", DisplayName: "Petra Sommer"}, adminPass)
+	admin, err := server.CreateAdmin(ctx, db, hasher, DemoSchool, store.NewUser{Username: "demo.admin", DisplayName: "Petra Sommer", Operator: !has}, adminPass)
 	if err != nil {
 		return describe(err)
 	}
@@ -146,6 +152,9 @@ func demo(ctx context.Context, cfg Config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nA parent who registers at http://%s/#/parent/register can add %s %s with the access code %s.\n",
 		cfg.Addr, all[0].FirstName, all[0].LastName, code.Code)
+	if admin.Operator {
+		fmt.Fprintln(stdout, "Without an SMTP server, its confirmation mail waits in the server's outbox: log in as demo.admin, page Betrieb.")
+	}
 	fmt.Fprintln(stdout, "\nStart the server with `go tool task run` and log in at http://"+cfg.Addr)
 	return nil
 }
