@@ -129,6 +129,10 @@ test('without a mail server the first admin reads a parent’s confirmation mail
   await expect(parent.getByText(`Fast geschafft: Wir haben eine E-Mail an ${parentEmail} geschickt.`)).toBeVisible()
 
   await login(page, 'v.admin', adminPassword)
+  // The user list marks who operates the server: the admin of the setup link, not the teachers.
+  await page.getByRole('link', { name: 'Lehrpersonen' }).click()
+  await expect(page.getByRole('row', { name: /Vera Admin/ })).toContainText('Betrieb')
+  await expect(page.getByRole('row', { name: /Karl Lehrer/ })).not.toContainText('Betrieb')
   await page.getByRole('link', { name: 'Betrieb' }).click()
   await expect(page.getByRole('heading', { name: 'Postausgang des Servers' })).toBeVisible()
   await expect(page.getByText('Kein Mailserver eingerichtet: Bestätigungs- und Rücksetz-Mails an Elternkonten bleiben hier.', { exact: false })).toBeVisible()

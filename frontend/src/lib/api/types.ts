@@ -72,6 +72,8 @@ export interface Account {
   email: string
   role: Role
   active: boolean
+  /** The account also operates this server (the first admin, or granted on the command line). */
+  operator: boolean
   lastLoginAt: string | null
   createdAt: string
   /** Why the last login failed (`wrong_password`, `locked`, `device_pending`, `device_blocked`, …); "" after a success. */

@@ -187,6 +187,8 @@ export const de = {
   'users.username': 'Benutzername',
   'users.displayName': 'Anzeigename',
   'users.email': 'E-Mail',
+  'users.operator': 'Betrieb',
+  'users.operatorHint': 'Betreibt auch diesen Server: liest unter „Betrieb“ die Mails an Elternkonten. Vergeben und entzogen auf der Kommandozeile des Servers.',
   'users.role': 'Rolle',
   'users.status': 'Konto',
   'users.lastLogin': 'Letzte Anmeldung',

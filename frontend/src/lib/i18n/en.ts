@@ -187,6 +187,8 @@ export const en: Messages = {
   'users.username': 'Username',
   'users.displayName': 'Display name',
   'users.email': 'E-mail',
+  'users.operator': 'Server',
+  'users.operatorHint': 'Also operates this server: reads the mails to parent accounts under “Server”. Granted and revoked on the server’s command line.',
   'users.role': 'Role',
   'users.status': 'Account',
   'users.lastLogin': 'Last login',
