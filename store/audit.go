@@ -92,12 +92,25 @@ func (db *DB) AuditLog(ctx context.Context, a Actor, f AuditFilter) ([]AuditEntr
 	if err := a.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	s, err := db.schoolSealer(ctx, db.read, a.SchoolID)
+	return db.auditLog(ctx, a.SchoolID, f)
+}
+
+// ServerAuditLog returns the newest entries of the server's own log that match f, newest first, for an operator:
+// what names no school — logins with unknown usernames, unknown license and access codes, parent accounts.
+func (db *DB) ServerAuditLog(ctx context.Context, a Actor, f AuditFilter) ([]AuditEntry, error) {
+	if err := a.RequireOperator(); err != nil {
+		return nil, err
+	}
+	return db.auditLog(ctx, "", f)
+}
+
+func (db *DB) auditLog(ctx context.Context, schoolID string, f AuditFilter) ([]AuditEntry, error) {
+	s, err := db.auditSealer(ctx, db.read, schoolID)
 	if err != nil {
 		return nil, err
 	}
 	query := `SELECT id, at, actor_id, user_id, device_id, action, outcome, reason, packet FROM audit_log WHERE school_id = ?`
-	args := []any{a.SchoolID}
+	args := []any{schoolID}
 	for _, c := range []struct {
 		cond string
 		v    string
@@ -128,7 +141,7 @@ func (db *DB) AuditLog(ctx context.Context, a Actor, f AuditFilter) ([]AuditEntr
 		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.UserID, &e.DeviceID, &e.Action, &e.Outcome, &e.Reason, &packet); err != nil {
 			return nil, fmt.Errorf("read audit log: %w", err)
 		}
-		plain, err := s.open(auditAD(a.SchoolID, at, e.Action), packet)
+		plain, err := s.open(auditAD(schoolID, at, e.Action), packet)
 		if err != nil {
 			return nil, fmt.Errorf("open audit entry %d: %w", e.ID, err)
 		}
@@ -136,7 +149,7 @@ func (db *DB) AuditLog(ctx context.Context, a Actor, f AuditFilter) ([]AuditEntr
 		if err := json.Unmarshal(plain, &p); err != nil {
 			return nil, fmt.Errorf("decode audit entry %d: %w", e.ID, err)
 		}
-		e.SchoolID, e.At, e.IP = a.SchoolID, time.UnixMilli(at).UTC(), p.IP
+		e.SchoolID, e.At, e.IP = schoolID, time.UnixMilli(at).UTC(), p.IP
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -157,6 +157,7 @@ var routeMatrix = []matrixRow{
 	{"GET /api/v1/parents", "/api/v1/parents", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
 	{"GET /api/v1/outbox", "/api/v1/outbox", "", roles{unauth, ok, forbidden, forbidden, ok}, true},
 	{"GET /api/v1/server/outbox", "/api/v1/server/outbox", "", roles{unauth, ok, forbidden, forbidden, forbidden}, true},
+	{"GET /api/v1/server/audit", "/api/v1/server/audit", "", roles{unauth, ok, forbidden, forbidden, forbidden}, true},
 
 	{"POST /api/v1/parent/register", "/api/v1/parent/register", `{"email":"neu.2@example.org","password":"` + password + `","language":"en"}`, everyone(accepted), false},
 	{"POST /api/v1/parent/confirm", "/api/v1/parent/confirm", `{"token":"$confirmToken"}`, everyone(noContent), false},

@@ -66,6 +66,20 @@ func (s *Server) auditEntries(r *http.Request, a store.Actor) ([]store.AuditEntr
 	return s.db.AuditLog(r.Context(), a, f)
 }
 
+// serverAuditLog shows an operator the server's own log: the attempts and events that name no school.
+func (s *Server) serverAuditLog(w http.ResponseWriter, r *http.Request, a store.Actor) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.db.ServerAuditLog(r.Context(), a, f)
+	if err != nil {
+		return err
+	}
+	schoolapi.WriteList(w, r, list)
+	return nil
+}
+
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a store.Actor) error {
 	list, err := s.auditEntries(r, a)
 	if err != nil {

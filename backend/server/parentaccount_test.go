@@ -114,3 +114,33 @@ func TestParentDeletesAccount(t *testing.T) {
 	// The address is free again.
 	mustDo(t, h.client("new"), "POST", "/api/v1/parent/register", map[string]string{"email": "p1@example.org", "password": password, "language": "de"}, http.StatusAccepted)
 }
+
+// TestServerAuditLog: what names no school — a login with an unknown username, a wrong access code, a parent
+// account's deletion — is in the server's own log, which its operator reads and a school's admin does not; no
+// school's entries are in it.
+func TestServerAuditLog(t *testing.T) {
+	h := MustHarness(t)
+	do(t, h.client("guesser"), "POST", "/api/v1/session", map[string]string{"username": "niemand", "password": "a wrong password"})
+	do(t, h.parent, "POST", "/api/v1/parent/children", map[string]string{"code": "ABCD-EFGH-JKMN-PQRS"})
+	mustDo(t, h.otherParent, "DELETE", "/api/v1/parent/account", map[string]string{"password": password}, http.StatusNoContent)
+
+	entries := decodeJSON[page[store.AuditEntry]](t, mustDo(t, h.adminB, "GET", "/api/v1/server/audit", nil, http.StatusOK)).Items
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Action+"/"+e.Outcome+"/"+e.Reason] = true
+		if e.Action == "user_created" || e.Action == "setup" || e.Action == "access_code_issued" {
+			t.Errorf("a school's entry is in the server's log: %+v", e)
+		}
+	}
+	for _, want := range []string{"login/refused/unknown_user", "access_code_redeem/refused/wrong_code", "parent_account_deleted/done/"} {
+		if !seen[want] {
+			t.Errorf("the server's log lacks %s: %v", want, seen)
+		}
+	}
+	if only := decodeJSON[page[store.AuditEntry]](t, mustDo(t, h.adminB, "GET", "/api/v1/server/audit?action=login", nil, http.StatusOK)).Items; len(only) != 1 {
+		t.Errorf("filtered by action login: %d entries, want 1", len(only))
+	}
+	if status, code, _ := do(t, h.adminA, "GET", "/api/v1/server/audit", nil); status != http.StatusForbidden || code != "forbidden" {
+		t.Errorf("school A's admin reads the server's log: %d %s", status, code)
+	}
+}

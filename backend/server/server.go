@@ -189,6 +189,7 @@ func (s *Server) register() {
 	rt.Handle("GET /api/v1/parents", schoolapi.ActorHandler(s.listRegistrants))
 	rt.Handle("GET /api/v1/outbox", schoolapi.ActorHandler(s.outbox))
 	rt.Handle("GET /api/v1/server/outbox", schoolapi.ActorHandler(s.operatorOutbox))
+	rt.Handle("GET /api/v1/server/audit", schoolapi.ActorHandler(s.serverAuditLog))
 	rt.Handle("POST /api/v1/parent/register", http.HandlerFunc(s.registerParent))
 	rt.Handle("POST /api/v1/parent/confirm", http.HandlerFunc(s.confirmParent))
 	rt.Handle("POST /api/v1/parent/session", http.HandlerFunc(s.loginParent))

@@ -150,6 +150,9 @@ test('without a mail server the first admin reads a parent’s confirmation mail
   await parent.getByRole('button', { name: 'Anmelden' }).click()
   await expect(parent.getByRole('heading', { name: 'Meine Kinder' })).toBeVisible()
   await parent.context().close()
+  // The confirmation names no school: it is in the server's own log, which the operator reads here too.
+  await page.reload()
+  await expect(page.getByRole('region', { name: 'Protokoll des Servers' })).toContainText('Elternkonto bestätigt')
   await logout(page)
 })
 

@@ -258,8 +258,9 @@ export class ApiClient {
   // Audit log, IP ranges and recovery codes (admin)
 
   /** One page of the audit log, newest first; pass the previous page's `nextCursor` for the next one. */
-  async auditPage(filter: AuditFilter, cursor = ''): Promise<Page<AuditEntry>> {
-    const answer = await this.request<Page<AuditEntry>>('GET', '/audit' + auditQuery(filter, { cursor }))
+  async auditPage(filter: AuditFilter, cursor = '', log: 'school' | 'server' = 'school'): Promise<Page<AuditEntry>> {
+    const path = log === 'server' ? '/server/audit' : '/audit'
+    const answer = await this.request<Page<AuditEntry>>('GET', path + auditQuery(filter, { cursor }))
     return { items: answer?.items ?? [], nextCursor: answer?.nextCursor ?? '' }
   }
 
