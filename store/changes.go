@@ -102,7 +102,7 @@ func (db *DB) ChangesAfter(ctx context.Context, a Actor, after int64, limit int)
 	if !db.scope.current(vis) {
 		// What the teacher may see changed while the records were read: decide on what holds now, which is at
 		// least as new as the records (a new enrollment's student must not be skipped).
-		if vis, err = db.computeVisibility(ctx, s, a); err != nil {
+		if vis, err = db.computeVisibility(ctx, db.read, s, a); err != nil {
 			return page, err
 		}
 	}
@@ -219,6 +219,14 @@ func (c *scopeCache) end(tx *sql.Tx) {
 	}
 }
 
+// moved says whether tx stored (or dropped) a course or an enrollment: only then can what a teacher may see have
+// changed with it.
+func (c *scopeCache) moved(tx *sql.Tx) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.txs[tx]
+}
+
 // current says whether a visibility still holds: no course or enrollment changed since it was worked out.
 func (c *scopeCache) current(v *visibility) bool {
 	if v == nil {
@@ -243,7 +251,7 @@ func (db *DB) visibility(ctx context.Context, s sealer, a Actor) (*visibility, e
 			return v, nil
 		}
 	}
-	v, err := db.computeVisibility(ctx, s, a)
+	v, err := db.computeVisibility(ctx, db.read, s, a)
 	if err != nil {
 		return nil, err
 	}
@@ -259,17 +267,18 @@ func (db *DB) visibility(ctx context.Context, s sealer, a Actor) (*visibility, e
 	return v, nil
 }
 
-// computeVisibility works out a teacher's visibility from the courses and enrollments as they are now.
-func (db *DB) computeVisibility(ctx context.Context, s sealer, a Actor) (*visibility, error) {
+// computeVisibility works out a teacher's visibility from the courses and enrollments as q holds them now (a
+// replica's write transaction: what it has merged so far).
+func (db *DB) computeVisibility(ctx context.Context, q querier, s sealer, a Actor) (*visibility, error) {
 	if a.IsAdmin() {
 		return nil, nil
 	}
-	courses, err := db.listRecords(ctx, db.read, s, a.SchoolID, KindCourse, "")
+	courses, err := db.listRecords(ctx, q, s, a.SchoolID, KindCourse, "")
 	if err != nil {
 		return nil, err
 	}
 	v := &visibility{version: 1, courses: map[string]bool{}, students: map[string]bool{}, left: map[string]bool{}}
-	rows, err := db.read.QueryContext(ctx, `SELECT course_id FROM course_leavers WHERE school_id = ? AND user_id = ?`, a.SchoolID, a.UserID)
+	rows, err := q.QueryContext(ctx, `SELECT course_id FROM course_leavers WHERE school_id = ? AND user_id = ?`, a.SchoolID, a.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("read left courses: %w", err)
 	}
@@ -295,7 +304,7 @@ func (db *DB) computeVisibility(ctx context.Context, s sealer, a Actor) (*visibi
 		}
 	}
 	for id := range v.courses {
-		recs, err := db.listRecords(ctx, db.read, s, a.SchoolID, KindEnrollment, id)
+		recs, err := db.listRecords(ctx, q, s, a.SchoolID, KindEnrollment, id)
 		if err != nil {
 			return nil, err
 		}

@@ -27,15 +27,23 @@ func allChanges(tb testing.TB, db *store.DB, a store.Actor, after int64) []store
 	}
 }
 
-// mustReplica opens a second store, under a key of its own, that holds the fixture's school and teacher 1.
+// mustReplica opens a second store, under a key of its own, that holds the fixture's school for teacher 1.
 func mustReplica(tb testing.TB, f *fixture) *store.DB {
+	tb.Helper()
+	db, _ := mustReplicaOf(tb, f, f.t1)
+	return db
+}
+
+// mustReplicaOf opens a replica of the fixture's school for a user (it keeps what they see) and returns its path.
+func mustReplicaOf(tb testing.TB, f *fixture, a store.Actor) (*store.DB, string) {
 	tb.Helper()
 	ctx := context.Background()
 	key, err := store.NewKey()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	db, err := store.Open(ctx, filepath.Join(tb.TempDir(), "replica.db"), key)
+	path := filepath.Join(tb.TempDir(), "replica.db")
+	db, err := store.Open(ctx, path, key)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,14 +51,14 @@ func mustReplica(tb testing.TB, f *fixture) *store.DB {
 	if err := db.AdoptSchool(ctx, f.school); err != nil {
 		tb.Fatal(err)
 	}
-	u, err := f.db.UserByID(ctx, f.t1.UserID)
+	u, err := f.db.UserByID(ctx, a.UserID)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := db.AdoptUser(ctx, u); err != nil {
 		tb.Fatal(err)
 	}
-	return db
+	return db, path
 }
 
 func TestChangesScope(t *testing.T) {

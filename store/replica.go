@@ -39,6 +39,9 @@ func (db *DB) AdoptSchool(ctx context.Context, sc School) error {
 }
 
 // AdoptUser writes a server's account into an adopted school, without any password: a replica never checks one.
+// The first account adopted is the replica's own user, whose view of the school the replica keeps (prune.go).
+// Adopting it again (the desktop does at every unlock) prunes what the user no longer sees: after a change of
+// role, or what an older version of the app kept.
 func (db *DB) AdoptUser(ctx context.Context, u User) error {
 	if !ValidID(u.ID) || !u.Role.Valid() {
 		return Errorf(CodeInvalid, "user %q is not valid", u.ID)
@@ -52,12 +55,21 @@ func (db *DB) AdoptUser(ctx context.Context, u User) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ?`, u.ID).Scan(&n); err != nil {
 			return fmt.Errorf("adopt user: %w", err)
 		}
-		if n == 0 {
-			return db.writeUser(ctx, tx, u, true)
+		if n > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET username_mac = ? WHERE id = ?`, db.usernameMAC(u.Username), u.ID); err != nil {
+				return fmt.Errorf("adopt user: %w", err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET username_mac = ? WHERE id = ?`, db.usernameMAC(u.Username), u.ID); err != nil {
+		if err := db.writeUser(ctx, tx, u, n == 0); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, qClaimReplica, u.ID, u.SchoolID); err != nil {
 			return fmt.Errorf("adopt user: %w", err)
 		}
-		return db.writeUser(ctx, tx, u, false)
+		s, err := db.schoolSealer(ctx, tx, u.SchoolID)
+		if err != nil {
+			return err
+		}
+		return db.pruneReplica(ctx, tx, s, u.SchoolID)
 	})
 }

@@ -431,19 +431,24 @@ func (db *DB) ApplyPulled(ctx context.Context, schoolID string, changes []Change
 		if err != nil {
 			return fmt.Errorf("move cursor: %w", err)
 		}
-		return nil
+		if !db.scope.moved(tx) {
+			return nil // only a course or an enrollment narrows what the user sees, or settles what was kept back
+		}
+		return db.pruneReplica(ctx, tx, s, schoolID)
 	})
 }
 
 // Acknowledge takes the server's answers to a push: an accepted change leaves the outbox (unless the record
 // changed here again since); a refused one is replaced by the server's record, or removed when the server has none
-// the user may see, so that the replica ends up like the server.
+// the user may see, so that the replica ends up like the server. What left the outbox goes too if the user no
+// longer sees it (prune.go).
 func (db *DB) Acknowledge(ctx context.Context, schoolID string, results []PushResult) error {
 	return db.writeTx(ctx, func(tx *sql.Tx) error {
 		s, err := db.schoolSealer(ctx, tx, schoolID)
 		if err != nil {
 			return err
 		}
+		var released []string // records whose change the server answered
 		for _, res := range results {
 			if res.Error != nil {
 				// A pull may have merged a newer server version into the record after the push (the server sends
@@ -463,7 +468,11 @@ func (db *DB) Acknowledge(ctx context.Context, schoolID string, results []PushRe
 			if err != nil {
 				return fmt.Errorf("acknowledge: %w", err)
 			}
-			if n, _ := gone.RowsAffected(); n == 0 || res.Error == nil {
+			n, _ := gone.RowsAffected()
+			if n > 0 {
+				released = append(released, res.ID)
+			}
+			if n == 0 || res.Error == nil {
 				continue // accepted, or changed here again: the newer change goes with the next push
 			}
 			if res.Current != nil && res.Current.ID == res.ID {
@@ -481,12 +490,17 @@ func (db *DB) Acknowledge(ctx context.Context, schoolID string, results []PushRe
 				}
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ? AND school_id = ?`, res.ID, schoolID); err != nil {
-				return fmt.Errorf("drop refused record: %w", err)
+			if err := db.dropRecord(ctx, tx, schoolID, res.ID); err != nil {
+				return fmt.Errorf("acknowledge: %w", err)
 			}
-			db.txs.forget(tx, res.ID)
-			db.scope.begin(tx) // it may have been a course or an enrollment (changes.go)
 		}
-		return nil
+		// A record kept back for its push may go now; a course or an enrollment the server sent back, or dropped,
+		// may narrow what the user sees.
+		if !db.scope.moved(tx) {
+			if left, err := db.leftView(ctx, tx, s, schoolID, released); err != nil || !left {
+				return err
+			}
+		}
+		return db.pruneReplica(ctx, tx, s, schoolID)
 	})
 }

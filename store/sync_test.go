@@ -244,7 +244,7 @@ func TestRefusedChangeReverts(t *testing.T) {
 			back.Current = &c
 		}
 	}
-	admin := mustReplica(t, f)
+	admin, _ := mustReplicaOf(t, f, f.admin)
 	pullAll(t, f, admin, f.admin)
 	if _, err := admin.UpdateLesson(ctx, f.admin, l.ID, store.LessonPatch{Topic: ptr("Admin lokal")}); err != nil {
 		t.Fatal(err)

@@ -2,12 +2,14 @@ package syncclient_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +100,7 @@ func newWorld(t testing.TB) *world {
 type device struct {
 	t      testing.TB
 	name   string
+	path   string
 	db     *store.DB
 	user   store.User
 	http   *http.Client
@@ -111,7 +114,8 @@ func (w *world) device(name string, u store.User) *device {
 	w.t.Helper()
 	ctx := context.Background()
 	key, _ := store.NewKey()
-	db, err := store.Open(ctx, filepath.Join(w.t.TempDir(), name+".db"), key)
+	path := filepath.Join(w.t.TempDir(), name+".db")
+	db, err := store.Open(ctx, path, key)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -123,7 +127,7 @@ func (w *world) device(name string, u store.User) *device {
 		w.t.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)
-	d := &device{t: w.t, name: name, db: db, user: u, http: &http.Client{Jar: jar}, w: w}
+	d := &device{t: w.t, name: name, path: path, db: db, user: u, http: &http.Client{Jar: jar}, w: w}
 	body := `{"username":"` + u.Username + `","password":"` + password + `"}`
 	resp, err := d.http.Post(w.url+"/api/v1/session", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -307,3 +311,63 @@ func lessonChange(course, topic string) store.Change {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLostCourseLeavesDevice: the admin gives a teacher's course to the other teacher while the teacher's device
+// is connected. Soon the device holds nothing of the course and not its student — neither in its file, read past
+// the store, nor in its store, read as an admin would — while the other teacher's device receives it all, and
+// the server loses nothing.
+func TestLostCourseLeavesDevice(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	l, err := w.db.CreateLesson(ctx, w.t1.Actor(), w.course1, store.Lesson{Date: "2026-11-30", Topic: "Tonleitern"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.MarkAllPresent(ctx, w.t1.Actor(), l.ID); err != nil {
+		t.Fatal(err)
+	}
+	laptop, other := w.device("laptop", w.t1), w.device("other", w.t2)
+	pupil := w.students[0].ID
+	holds := func(d *device, studentID string) bool {
+		list, err := d.db.Students(ctx, w.admin)
+		return err == nil && slices.ContainsFunc(list, func(st store.Student) bool { return st.ID == studentID })
+	}
+	for _, d := range []*device{laptop, other} {
+		d.start()
+		eventually(t, d.name+" synced", d.synced)
+	}
+	if laptop.lessonTopic(l.ID) != "Tonleitern" || !holds(laptop, pupil) {
+		t.Fatal("the course did not reach the teacher's laptop")
+	}
+
+	if _, err := w.db.UpdateCourse(ctx, w.admin, w.course1, store.CoursePatch{TeacherID: &w.t2.ID}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the course's student leaves the laptop", func() bool { return !holds(laptop, pupil) })
+	raw, err := sql.Open("sqlite", laptop.path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var rows int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM records WHERE scope_id = ? OR id = ?`, w.course1, pupil).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("the laptop's file still holds %d rows of the course and its student", rows)
+	}
+	if _, err := laptop.db.Lesson(ctx, w.admin, l.ID); store.ErrorCode(err) != store.CodeNotFound {
+		t.Errorf("the lesson read from the laptop's store: %v", err)
+	}
+	if _, err := laptop.db.Course(ctx, w.admin, w.course1); store.ErrorCode(err) != store.CodeNotFound {
+		t.Errorf("the course read from the laptop's store: %v", err)
+	}
+	eventually(t, "the course on the other teacher's device", func() bool {
+		marks, err := other.db.Attendance(ctx, other.actor(), l.ID)
+		return other.lessonTopic(l.ID) == "Tonleitern" && err == nil && len(marks) == 1 && holds(other, pupil)
+	})
+	eventually(t, "the laptop synced", laptop.synced)
+	if got, err := w.db.Lesson(ctx, w.admin, l.ID); err != nil || got.Topic != "Tonleitern" {
+		t.Errorf("the server's lesson after the laptop forgot it: %+v %v", got, err)
+	}
+}
