@@ -58,6 +58,11 @@ func (db *DB) Ingest(ctx context.Context, a Actor, changes []Change) ([]PushResu
 				}
 				old = r
 			}
+			if pushedBefore(old, c) {
+				// The device sends a batch again whose answer it lost: this change was applied then, and is answered
+				// so again, whatever changed around it since (the student left the course, say).
+				continue
+			}
 			if err := db.checkPush(ctx, tx, s, a, c, old); err != nil {
 				var e *Error
 				if !errors.As(err, &e) {
@@ -97,6 +102,20 @@ func (db *DB) Ingest(ctx context.Context, a Actor, changes []Change) ([]PushResu
 	return results, nil
 }
 
+// pushedBefore reports whether the record holds exactly what a change carries: every field's stamp is the
+// change's (stamps name the replica that made them, so no other change has them), in the same place.
+func pushedBefore(old *record, c *Change) bool {
+	if old == nil || len(c.Clocks) == 0 || old.Kind != c.Kind || old.ScopeID != c.ScopeID || old.ParentID != c.ParentID || old.Deleted != c.Deleted {
+		return false
+	}
+	for name, stamp := range c.Clocks {
+		if old.Clocks[name] != stamp {
+			return false
+		}
+	}
+	return true
+}
+
 // widenScope touches what a teacher may see only from now on because of a pushed change: the student of a new
 // enrollment, or the records of a course that went to another teacher (as the HTTP API's writes do).
 func (db *DB) widenScope(ctx context.Context, tx *sql.Tx, s sealer, schoolID string, c *Change, old *record) error {
@@ -118,7 +137,16 @@ func (db *DB) widenScope(ctx context.Context, tx *sql.Tx, s sealer, schoolID str
 		}
 		return db.touch(ctx, tx, s, schoolID, st)
 	case KindCourse:
-		if old == nil || string(old.Fields["teacherId"]) == string(c.Fields["teacherId"]) {
+		// Only a teacher the merge kept widens anything: a deleted course stays deleted, and a push whose teacher
+		// lost to a newer one (or was applied before) changes nobody's view.
+		if old == nil || old.Deleted {
+			return nil
+		}
+		merged, err := db.loadRecord(ctx, tx, s, schoolID, c.ID)
+		if err != nil {
+			return err
+		}
+		if merged.Deleted || string(merged.Fields["teacherId"]) == string(old.Fields["teacherId"]) {
 			return nil
 		}
 		return db.touchCourse(ctx, tx, s, schoolID, c.ID)

@@ -382,3 +382,76 @@ func TestAttendanceConflict(t *testing.T) {
 		t.Errorf("a change after seeing the other: %+v", m)
 	}
 }
+
+// TestBatchPushedAgain: a device that lost the answer to a push sends the batch again. It gets the same answers
+// and moves nothing, even when the school changed around it meanwhile: the pupil left the course, or the
+// course went to another teacher after the push.
+func TestBatchPushedAgain(t *testing.T) {
+	ctx := context.Background()
+	f := mustFixture(t)
+	head := func() int64 {
+		h, err := f.db.Head(ctx, f.school.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	pushOK := func(a store.Actor, batch []store.Change) {
+		t.Helper()
+		results, err := f.db.Ingest(ctx, a, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, res := range results {
+			if res.Error != nil {
+				t.Errorf("%s %s answered %+v", batch[i].Kind, batch[i].ID, res.Error)
+			}
+		}
+	}
+
+	t.Run("PupilLeftTheCourse", func(t *testing.T) {
+		r := mustReplica(t, f)
+		pullAll(t, f, r, f.t1)
+		l, err := r.CreateLesson(ctx, f.t1, f.course1.ID, store.Lesson{Date: "2026-11-30", Topic: "Vor dem Wechsel"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.MarkAttendance(ctx, f.t1, l.ID, f.students[0].ID, store.AttendanceMark{Status: store.Present}); err != nil {
+			t.Fatal(err)
+		}
+		batch := outbox(t, f, r)
+		pushOK(f.t1, batch)
+		if err := f.db.Unenroll(ctx, f.admin, f.course1.ID, f.students[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		before := head()
+		pushOK(f.t1, batch)
+		if after := head(); after != before {
+			t.Errorf("the batch pushed again moved the server from %d to %d", before, after)
+		}
+	})
+
+	t.Run("CourseWentElsewhere", func(t *testing.T) {
+		if _, err := f.db.CreateLesson(ctx, f.admin, f.course2.ID, store.Lesson{Date: "2026-11-30", Topic: "Geige"}); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := mustReplicaOf(t, f, f.admin)
+		pullAll(t, f, r, f.admin)
+		// On the admin's laptop course 2 goes to the admin; at the server, later, to T1: the laptop's change loses.
+		if _, err := r.UpdateCourse(ctx, f.admin, f.course2.ID, store.CoursePatch{TeacherID: ptr(f.admin.UserID)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		if _, err := f.db.UpdateCourse(ctx, f.admin, f.course2.ID, store.CoursePatch{TeacherID: ptr(f.t1.UserID)}); err != nil {
+			t.Fatal(err)
+		}
+		before := head()
+		pushOK(f.admin, outbox(t, f, r))
+		if after := head(); after != before {
+			t.Errorf("a teacher that lost to a newer one moved the server from %d to %d", before, after)
+		}
+		if got, err := f.db.Course(ctx, f.t1, f.course2.ID); err != nil || got.TeacherID != f.t1.UserID {
+			t.Errorf("course 2 after the push that lost: %+v %v, want T1's", got.TeacherID, err)
+		}
+	})
+}
