@@ -58,9 +58,25 @@ type DB struct {
 	newSealer func(Key) (sealer, error)
 }
 
+// Option tunes how Open opens a store.
+type Option func(*options)
+
+type options struct {
+	eraseDeleted bool
+}
+
+// EraseDeleted makes SQLite overwrite what is deleted with zeros (secure_delete) instead of leaving it in free
+// pages: for a store on a device that can be lost, where pupils' data a teacher may no longer see is deleted
+// (pruned, wiped) while the data key stays. It costs writes, so the server's store does without.
+func EraseDeleted() Option { return func(o *options) { o.eraseDeleted = true } }
+
 // Open opens (creating if needed) the store at path, runs pending migrations, and uses master to unwrap school
 // keys.
-func Open(ctx context.Context, path string, master Key) (*DB, error) {
+func Open(ctx context.Context, path string, master Key, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	keys, err := newKeyring(master)
 	if err != nil {
 		return nil, err
@@ -74,7 +90,11 @@ func Open(ctx context.Context, path string, master Key) (*DB, error) {
 	f.Close()
 	// busy_timeout comes first so that every later pragma already waits instead of failing on a busy file.
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	write, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")
+	writer := pragmas + "&_txlock=immediate"
+	if o.eraseDeleted {
+		writer += "&_pragma=secure_delete(1)"
+	}
+	write, err := sql.Open("sqlite", path+writer)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

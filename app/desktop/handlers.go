@@ -392,7 +392,7 @@ func (a *App) setPIN(w http.ResponseWriter, r *http.Request) {
 
 // openStore opens the local store under the data key and makes sure it holds the teacher's school and account.
 func (a *App) openStore(ctx context.Context, key store.Key) error {
-	db, err := store.Open(ctx, a.prof.Path("pult.db"), key)
+	db, err := store.Open(ctx, a.prof.Path("pult.db"), key, store.EraseDeleted())
 	if err != nil {
 		return err
 	}
