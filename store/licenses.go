@@ -764,6 +764,21 @@ func (db *DB) DesktopDeviceStatus(ctx context.Context, deviceID string) (Desktop
 	return st, nil
 }
 
+// qUserDeviceState reads a desktop device's state for each user who has it, and whether that user's account is
+// active.
+const qUserDeviceState = `SELECT ud.state, ud.nonce, u.active FROM user_devices ud JOIN users u ON u.id = ud.user_id
+	WHERE ud.device_id = ?`
+
+// effectiveState is what a user's trusted desktop device is told: blocked once the account was deactivated (the
+// teacher left, say), so that it wipes itself at its next contact — a deactivated teacher must not keep reading
+// pupils' data on the laptop with the PIN. The admin sees the wipe done when the device confirms it.
+func effectiveState(state DeviceState, active bool) DeviceState {
+	if state == DeviceTrusted && !active {
+		return DeviceBlocked
+	}
+	return state
+}
+
 func (db *DB) desktopDeviceState(ctx context.Context, deviceID string) (DesktopStatus, error) {
 	var secretHash []byte
 	var requested int64
@@ -789,13 +804,15 @@ func (db *DB) desktopDeviceState(ctx context.Context, deviceID string) (DesktopS
 	case err == nil && l.holder == HolderTeacher:
 		var state DeviceState
 		var nonce []byte
-		err := db.read.QueryRowContext(ctx, `SELECT state, nonce FROM user_devices WHERE user_id = ? AND device_id = ?`, l.userID, deviceID).Scan(&state, &nonce)
+		var active bool
+		err := db.read.QueryRowContext(ctx, qUserDeviceState+` AND ud.user_id = ?`, deviceID, l.userID).Scan(&state, &nonce, &active)
 		if errors.Is(err, sql.ErrNoRows) {
 			return DesktopStatus{State: DeviceRejected}, nil
 		}
 		if err != nil {
 			return DesktopStatus{}, fmt.Errorf("read device state: %w", err)
 		}
+		state = effectiveState(state, active)
 		out := DesktopStatus{State: state}
 		if state == DevicePending {
 			out.SecurityCode = securityCode(secretHash, nonce)
@@ -804,7 +821,7 @@ func (db *DB) desktopDeviceState(ctx context.Context, deviceID string) (DesktopS
 	case err != nil && ErrorCode(err) != CodeNotFound:
 		return DesktopStatus{}, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT state, nonce FROM user_devices WHERE device_id = ? ORDER BY last_seen DESC`, deviceID)
+	rows, err := db.read.QueryContext(ctx, qUserDeviceState+` ORDER BY ud.last_seen DESC`, deviceID)
 	if err != nil {
 		return DesktopStatus{}, fmt.Errorf("read device states: %w", err)
 	}
@@ -814,9 +831,11 @@ func (db *DB) desktopDeviceState(ctx context.Context, deviceID string) (DesktopS
 	for rows.Next() {
 		var state DeviceState
 		var nonce []byte
-		if err := rows.Scan(&state, &nonce); err != nil {
+		var active bool
+		if err := rows.Scan(&state, &nonce, &active); err != nil {
 			return DesktopStatus{}, fmt.Errorf("read device states: %w", err)
 		}
+		state = effectiveState(state, active)
 		if rank[state] > rank[out.State] {
 			out = DesktopStatus{State: state}
 			if state == DevicePending {

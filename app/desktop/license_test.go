@@ -327,3 +327,32 @@ func TestLocationBlockWipes(t *testing.T) {
 		return false
 	})
 }
+
+// TestDeactivatedTeacherWipes: a teacher who left the school keeps no pupils' data on the laptop. Once the admin
+// deactivated the account, the app's next contact with the server erases its data, and the admin sees the wipe
+// done; reading the local data with the PIN is over.
+func TestDeactivatedTeacherWipes(t *testing.T) {
+	w := newWorld(t)
+	_, code := w.newLicense()
+	d := newDesk(t, filepath.Join(t.TempDir(), "profile"), machine("tara"))
+	d.enrollByLicense(w, code, goodPIN)
+	d.must(http.StatusOK, http.MethodGet, "/api/v1/courses", "")
+	if st, m := w.adminCall(http.MethodPatch, "/api/v1/users/"+w.teacher.ID, `{"active":false}`); st != http.StatusOK {
+		t.Fatalf("deactivate: %d %v", st, m)
+	}
+	if st, m := d.call(http.MethodGet, "/api/v1/device/status", ""); st != http.StatusGone || errCode(m) != "wiped" {
+		t.Fatalf("the check-in after the deactivation: %d %v, want 410 wiped", st, m)
+	}
+	if files := profileFiles(t, d.dir); len(files) != 0 || d.phase() != PhaseWelcome {
+		t.Errorf("after the deactivation: %v (phase %s)", files, d.phase())
+	}
+	eventually(t, "the wipe shown as done", func() bool {
+		_, m := w.adminCall(http.MethodGet, "/api/v1/users/"+w.teacher.ID+"/devices", "")
+		for _, item := range m["items"].([]any) {
+			if wipe, _ := item.(map[string]any)["wipe"].(map[string]any); wipe != nil && wipe["doneAt"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+}

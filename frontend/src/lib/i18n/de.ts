@@ -196,6 +196,7 @@ export const de = {
   'users.isActive': 'Aktiv',
   'users.isInactive': 'Deaktiviert',
   'users.active': 'Konto aktiv (Anmeldung erlaubt)',
+  'users.activeHint': 'Deaktivieren beendet die Sitzungen des Kontos; seine Desktop-Geräte löschen die Daten von Pult beim nächsten Kontakt mit dem Server (bei geöffneter App innerhalb einer Minute).',
   'users.activeError': 'Dieses Konto kann nicht deaktiviert werden.',
   'users.initialPassword': 'Erstes Passwort',
   'users.new': 'Neue Lehrperson',

@@ -196,6 +196,7 @@ export const en: Messages = {
   'users.isActive': 'Active',
   'users.isInactive': 'Disabled',
   'users.active': 'Account active (may log in)',
+  'users.activeHint': 'Deactivating ends the account\'s sessions; its desktop devices erase Pult\'s data at their next contact with the server (within a minute while the app is open).',
   'users.activeError': 'This account cannot be deactivated.',
   'users.initialPassword': 'Initial password',
   'users.new': 'New teacher',
