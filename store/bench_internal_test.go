@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"pult/internal/cputime"
 )
 
 // plainSealer stores packets unencrypted. It exists only in this benchmark, as the baseline that shows what
@@ -122,4 +124,184 @@ func BenchmarkStore(b *testing.B) {
 			b.ReportMetric(float64(sealedNs)/float64(plainNs), "ratio")
 		})
 	}
+}
+
+// ingestWorld is a server's store with teachers, each with a course of enrolled pupils, and the lessons with a
+// mark for every pupil that the teachers recorded on a replica, as the replica holds them to push: the shape of
+// syncbench's ingest at a smaller size.
+type ingestWorld struct {
+	path     string
+	key      Key
+	teachers []Actor
+	pushes   [][]Change // pushes[i] are teacher i's changes, in the order the replica sends them
+}
+
+func newIngestWorld(b *testing.B, courses, enrolled, lessons, students int) *ingestWorld {
+	b.Helper()
+	ctx := context.Background()
+	w := &ingestWorld{path: b.TempDir() + "/server.db"}
+	w.key, _ = NewKey()
+	db, err := Open(ctx, w.path, w.key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	school, err := db.CreateSchool(ctx, "Bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys := SchoolAdmin(school.ID)
+	admin, err := db.CreateUser(ctx, sys, NewUser{Username: "admin", DisplayName: "Ada Admin", Role: RoleAdmin, PasswordHash: "$argon2id$bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var users []User
+	var courseIDs []string
+	n := 0
+	for i := range courses {
+		u, err := db.CreateUser(ctx, sys, NewUser{Username: fmt.Sprintf("lehrer%03d", i), DisplayName: fmt.Sprintf("Lehrkraft %d", i),
+			Role: RoleTeacher, PasswordHash: "$argon2id$bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := db.CreateCourse(ctx, admin.Actor(), Course{Name: fmt.Sprintf("Klavier %d", i), Subject: "Klavier", TeacherID: u.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		list := make([]Student, enrolled)
+		for j := range list {
+			list[j] = benchStudent(n)
+			n++
+		}
+		if _, err := db.ImportStudents(ctx, admin.Actor(), list, c.ID); err != nil {
+			b.Fatal(err)
+		}
+		users, courseIDs = append(users, u), append(courseIDs, c.ID)
+		w.teachers = append(w.teachers, u.Actor())
+	}
+	rest := make([]Student, max(0, students-n))
+	for j := range rest {
+		rest[j] = benchStudent(n + j)
+	}
+	if _, err := db.ImportStudents(ctx, admin.Actor(), rest, ""); err != nil {
+		b.Fatal(err)
+	}
+
+	devKey, _ := NewKey()
+	dev, err := Open(ctx, b.TempDir()+"/device.db", devKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dev.Close()
+	if err := dev.AdoptSchool(ctx, school); err != nil {
+		b.Fatal(err)
+	}
+	for _, u := range append([]User{admin}, users...) {
+		if err := dev.AdoptUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for cursor := int64(0); ; {
+		page, err := db.Changes(ctx, admin.Actor(), cursor, MaxChangesPage)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		cursor = page[len(page)-1].Seq
+		if err := dev.ApplyPulled(ctx, school.ID, page, cursor); err != nil {
+			b.Fatal(err)
+		}
+	}
+	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	for i, c := range courseIDs {
+		for l := range lessons {
+			lesson, err := dev.CreateLesson(ctx, w.teachers[i], c, Lesson{Date: day.AddDate(0, 0, l).Format(time.DateOnly), StartTime: "14:00",
+				EndTime: "14:45", Topic: fmt.Sprintf("Etüde %d", l+1), Homework: "Tonleitern C-Dur und a-Moll üben"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := dev.MarkAllPresent(ctx, w.teachers[i], lesson.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	byCourse := map[string][]Change{}
+	for {
+		out, err := dev.Outbox(ctx, school.ID, MaxPushBatch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(out) == 0 {
+			break
+		}
+		for _, c := range out {
+			byCourse[c.ScopeID] = append(byCourse[c.ScopeID], c)
+		}
+		res := make([]PushResult, len(out))
+		for i, c := range out {
+			res[i] = PushResult{ID: c.ID, Seq: c.Seq}
+		}
+		if err := dev.Acknowledge(ctx, school.ID, res); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range courseIDs {
+		w.pushes = append(w.pushes, byCourse[c])
+	}
+	return w
+}
+
+// BenchmarkIngest measures store.Ingest alone: every teacher's replica pushes its lessons and marks in batches of
+// MaxPushBatch into a fresh copy of the server's store, one batch after another. It reports changes/s, and the CPU
+// time per change, which other work on a shared machine does not change as much.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	w := newIngestWorld(b, 8, 20, 24, 1000)
+	total := 0
+	for _, p := range w.pushes {
+		total += len(p)
+	}
+	var ingest, cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		copyPath := fmt.Sprintf("%s/copy-%d.db", b.TempDir(), i)
+		src, err := Open(ctx, w.path, w.key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := src.write.ExecContext(ctx, `VACUUM INTO ?`, copyPath); err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+		db, err := Open(ctx, copyPath, w.key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, cpu0 := time.Now(), cputime.Process()
+		for t, list := range w.pushes {
+			for len(list) > 0 {
+				k := min(len(list), MaxPushBatch)
+				res, err := db.Ingest(ctx, w.teachers[t], list[:k])
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range res {
+					if r.Error != nil {
+						b.Fatalf("refused %s: %s", r.ID, r.Error.Message)
+					}
+				}
+				list = list[k:]
+			}
+		}
+		ingest, cpu = ingest+time.Since(start), cpu+cputime.Process()-cpu0
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total*b.N)/ingest.Seconds(), "changes/s")
+	b.ReportMetric(float64(ingest.Nanoseconds())/float64(total*b.N), "ns/change")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(total*b.N), "cpu-ns/change")
 }

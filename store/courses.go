@@ -17,14 +17,19 @@ type CoursePatch struct {
 
 // course returns a course the actor may reach: any of the school's for an admin, only their own for a teacher.
 // A course the actor may not reach is "not found", so its existence is not revealed.
+// A write transaction decodes each course once: a push checks the course of each of its changes.
 func (db *DB) course(ctx context.Context, q querier, s sealer, a Actor, id string) (Course, error) {
-	r, err := db.getRecord(ctx, q, s, a.SchoolID, KindCourse, id)
-	if err != nil {
-		return Course{}, err
-	}
-	c, err := decode[Course](r)
-	if err != nil {
-		return Course{}, err
+	tx, _ := q.(*sql.Tx)
+	c, ok := db.txs.course(tx, a.SchoolID, id)
+	if !ok {
+		r, err := db.viewLiveRecord(ctx, q, s, a.SchoolID, KindCourse, id)
+		if err != nil {
+			return Course{}, err
+		}
+		if c, err = decode[Course](r); err != nil {
+			return Course{}, err
+		}
+		db.txs.keepCourse(tx, a.SchoolID, id, c)
 	}
 	if !a.IsAdmin() && c.TeacherID != a.UserID {
 		return Course{}, notFound(KindCourse)

@@ -225,7 +225,7 @@ func (db *DB) dropRecord(ctx context.Context, tx *sql.Tx, schoolID, id string) e
 	if _, err := tx.ExecContext(ctx, qDropRecord, id, schoolID); err != nil {
 		return fmt.Errorf("drop record %s: %w", id, err)
 	}
-	db.txs.forget(tx, id)
+	db.txs.forget(tx, schoolID, id)
 	db.scope.begin(tx) // it may have been a course or an enrollment (changes.go)
 	return nil
 }

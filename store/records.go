@@ -43,20 +43,20 @@ type record struct {
 // number, which the server assigns. A packet copied to another row, or a row whose clear columns were edited,
 // fails to open.
 func (r *record) ad(clocks []byte) []byte {
-	var b bytes.Buffer
-	b.WriteString("pult record v1")
-	for _, s := range []string{r.SchoolID, r.Kind, r.ID, r.ScopeID, r.ParentID} {
-		b.WriteByte(0)
-		b.WriteString(s)
+	const prefix = "pult record v1"
+	// Sized in advance: every record sealed or opened builds it.
+	b := make([]byte, 0, len(prefix)+len(r.SchoolID)+len(r.Kind)+len(r.ID)+len(r.ScopeID)+len(r.ParentID)+7+len(clocks))
+	b = append(b, prefix...)
+	for _, s := range [...]string{r.SchoolID, r.Kind, r.ID, r.ScopeID, r.ParentID} {
+		b = append(append(b, 0), s...)
 	}
-	b.WriteByte(0)
+	b = append(b, 0)
 	if r.Deleted {
-		b.WriteByte(1)
+		b = append(b, 1)
 	} else {
-		b.WriteByte(0)
+		b = append(b, 0)
 	}
-	b.Write(clocks)
-	return b.Bytes()
+	return append(b, clocks...)
 }
 
 // schoolSealer returns the sealer of a school's data key, unwrapping it on first use.
@@ -104,7 +104,7 @@ func toFields(v any) (map[string]json.RawMessage, error) {
 
 // fromFields fills an entity from a record's fields.
 func fromFields(fields map[string]json.RawMessage, v any) error {
-	raw, err := json.Marshal(fields)
+	raw, _, err := marshalFields(fields)
 	if err != nil {
 		return fmt.Errorf("join fields: %w", err)
 	}
@@ -191,11 +191,11 @@ func (db *DB) storeRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) 
 		return err
 	}
 	r.Seq = seq
-	clocks, err := json.Marshal(r.Clocks)
+	clocks, clocksVerbatim, err := marshalClocks(r.Clocks)
 	if err != nil {
-		return fmt.Errorf("encode clocks: %w", err)
+		return err
 	}
-	plain, err := json.Marshal(r.Fields)
+	plain, fieldsVerbatim, err := marshalFields(r.Fields)
 	if err != nil {
 		return fmt.Errorf("encode record %s: %w", r.ID, err)
 	}
@@ -209,7 +209,7 @@ func (db *DB) storeRecord(ctx context.Context, tx *sql.Tx, s sealer, r *record) 
 		return fmt.Errorf("write record %s: %w", r.ID, err)
 	}
 	db.noteChange(tx, r.SchoolID)
-	db.txs.stored(tx, r)
+	db.txs.stored(tx, r, clocksVerbatim && fieldsVerbatim)
 	if r.Kind == KindCourse || r.Kind == KindEnrollment {
 		db.scope.begin(tx) // what teachers may see changes with this transaction (changes.go)
 	}
@@ -253,23 +253,52 @@ func (sr *sealedRecord) open(s sealer) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open record %s: %w", r.ID, err)
 	}
-	if err := json.Unmarshal([]byte(sr.clocks), &r.Clocks); err != nil {
+	if err := unmarshalClocks([]byte(sr.clocks), &r.Clocks); err != nil {
 		return nil, fmt.Errorf("decode clocks of record %s: %w", r.ID, err)
 	}
-	if err := json.Unmarshal(plain, &r.Fields); err != nil {
+	if err := unmarshalFields(plain, &r.Fields); err != nil {
 		return nil, fmt.Errorf("decode record %s: %w", r.ID, err)
 	}
 	return &r, nil
 }
 
-// loadRecord reads a record by id, tombstones included.
+// loadRecord reads a record by id, tombstones included. The caller may change what it gets.
 func (db *DB) loadRecord(ctx context.Context, q querier, s sealer, schoolID, id string) (*record, error) {
+	tx, _ := q.(*sql.Tx)
+	if r, absent := db.txs.record(tx, schoolID, id); r != nil {
+		return r.clone(), nil
+	} else if absent {
+		return nil, notFound("record")
+	}
+	r, err := db.readRecord(ctx, q, s, schoolID, id)
+	if err != nil {
+		return nil, err
+	}
+	if tx != nil {
+		db.txs.keep(tx, r.clone())
+	}
+	return r, nil
+}
+
+// viewRecord is loadRecord for a caller that only reads the record, such as the checks of a push that look up
+// the same course, lesson and enrollment for each of its changes: in a write transaction it is the record the
+// transaction remembers, not a copy, and must not be changed.
+func (db *DB) viewRecord(ctx context.Context, q querier, s sealer, schoolID, id string) (*record, error) {
 	tx, _ := q.(*sql.Tx)
 	if r, absent := db.txs.record(tx, schoolID, id); r != nil {
 		return r, nil
 	} else if absent {
 		return nil, notFound("record")
 	}
+	r, err := db.readRecord(ctx, q, s, schoolID, id)
+	if err != nil {
+		return nil, err
+	}
+	db.txs.keep(tx, r)
+	return r, nil
+}
+
+func (db *DB) readRecord(ctx context.Context, q querier, s sealer, schoolID, id string) (*record, error) {
 	stmt, err := db.prepared(ctx, q, qLoadRecord)
 	if err != nil {
 		return nil, err
@@ -278,18 +307,15 @@ func (db *DB) loadRecord(ctx context.Context, q querier, s sealer, schoolID, id 
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("record")
 	}
-	if err != nil {
-		return nil, err
-	}
-	db.txs.keep(tx, r)
-	return r, nil
+	return r, err
 }
 
 // txRecords is what a write transaction remembers while it runs (writeTx drops it at the end): the records it
 // read, opened, so that the checks of a batch that look up the same course, lesson or enrollment for each of its
-// changes open it once; the records it found absent (noteAbsent); and each school's next sequence number. Records
-// change in a write transaction only through storeRecord (which updates what is remembered of the record) or by a
-// delete that forget notes.
+// changes open it once, and the courses among them decoded; the records it found absent (noteAbsent); each
+// school's next sequence number; and the writer's statements bound to it. Records change in a write transaction
+// only through storeRecord (which updates what is remembered of the record) or by a delete that forget notes.
+// What it remembers is never changed in place, only replaced: viewRecord hands it out without a copy.
 type txRecords struct {
 	mu sync.Mutex
 	m  map[*sql.Tx]*txRecordsOf
@@ -297,8 +323,10 @@ type txRecords struct {
 
 type txRecordsOf struct {
 	records map[string]*record
-	absent  map[string]bool // by school and id
+	absent  map[string]bool   // by school and id
+	courses map[string]Course // live courses decoded, by school and id
 	nextSeq map[string]int64
+	stmts   map[*sql.Stmt]*sql.Stmt // the writer's, bound to the transaction
 }
 
 func (t *txRecords) of(tx *sql.Tx) *txRecordsOf {
@@ -307,13 +335,14 @@ func (t *txRecords) of(tx *sql.Tx) *txRecordsOf {
 	}
 	o := t.m[tx]
 	if o == nil {
-		o = &txRecordsOf{records: map[string]*record{}, absent: map[string]bool{}, nextSeq: map[string]int64{}}
+		o = &txRecordsOf{records: map[string]*record{}, absent: map[string]bool{}, courses: map[string]Course{},
+			nextSeq: map[string]int64{}, stmts: map[*sql.Stmt]*sql.Stmt{}}
 		t.m[tx] = o
 	}
 	return o
 }
 
-// record returns a copy of a record the transaction read, or nil, and whether it is known to be absent.
+// record returns a record the transaction read (not a copy), or nil, and whether it is known to be absent.
 func (t *txRecords) record(tx *sql.Tx, schoolID, id string) (*record, bool) {
 	if tx == nil {
 		return nil, false
@@ -322,7 +351,7 @@ func (t *txRecords) record(tx *sql.Tx, schoolID, id string) (*record, bool) {
 	defer t.mu.Unlock()
 	if o := t.m[tx]; o != nil {
 		if r := o.records[id]; r != nil && r.SchoolID == schoolID {
-			return r.clone(), false
+			return r, false
 		}
 		return nil, o.absent[schoolID+"/"+id]
 	}
@@ -374,34 +403,75 @@ func (db *DB) noteAbsent(ctx context.Context, tx *sql.Tx, schoolID string, chang
 	return nil
 }
 
-// keep remembers a copy of a record the transaction read.
+// keep remembers a record the transaction read; nobody may change it after.
 func (t *txRecords) keep(tx *sql.Tx, r *record) {
 	if tx == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.of(tx).records[r.ID] = r.clone()
+	t.of(tx).records[r.ID] = r
 }
 
-// stored updates what the transaction remembers of a record it wrote.
-func (t *txRecords) stored(tx *sql.Tx, r *record) {
+// course returns a course the transaction decoded, if it did.
+func (t *txRecords) course(tx *sql.Tx, schoolID, id string) (Course, bool) {
+	if tx == nil {
+		return Course{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o := t.m[tx]; o != nil {
+		c, ok := o.courses[schoolID+"/"+id]
+		return c, ok
+	}
+	return Course{}, false
+}
+
+// keepCourse remembers a live course the transaction decoded from its record id.
+func (t *txRecords) keepCourse(tx *sql.Tx, schoolID, id string, c Course) {
+	if tx == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.of(tx).courses[schoolID+"/"+id] = c
+}
+
+// stmt returns the writer's statement bound to the transaction: binding it anew on every call would add a
+// statement to the transaction's list each time, kept until it ends.
+func (t *txRecords) stmt(ctx context.Context, tx *sql.Tx, s *sql.Stmt) *sql.Stmt {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.of(tx)
+	bound := o.stmts[s]
+	if bound == nil {
+		bound = tx.StmtContext(ctx, s)
+		o.stmts[s] = bound
+	}
+	return bound
+}
+
+// stored updates what the transaction remembers of a record it wrote. A record it did not read is remembered too
+// when reading it would give it back byte for byte (verbatim): the marks of a pushed lesson look it up right after.
+func (t *txRecords) stored(tx *sql.Tx, r *record, verbatim bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if o := t.m[tx]; o != nil {
 		delete(o.absent, r.SchoolID+"/"+r.ID)
-		if o.records[r.ID] != nil {
+		delete(o.courses, r.SchoolID+"/"+r.ID)
+		if verbatim || o.records[r.ID] != nil {
 			o.records[r.ID] = r.clone()
 		}
 	}
 }
 
 // forget drops a record the transaction deleted.
-func (t *txRecords) forget(tx *sql.Tx, id string) {
+func (t *txRecords) forget(tx *sql.Tx, schoolID, id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if o := t.m[tx]; o != nil {
 		delete(o.records, id)
+		delete(o.courses, schoolID+"/"+id)
 	}
 }
 
@@ -441,10 +511,19 @@ func (r *record) clone() *record {
 
 // getRecord reads a live record of a kind.
 func (db *DB) getRecord(ctx context.Context, q querier, s sealer, schoolID, kind, id string) (*record, error) {
+	return liveRecord(kind, id, func(id string) (*record, error) { return db.loadRecord(ctx, q, s, schoolID, id) })
+}
+
+// viewLiveRecord is getRecord for a caller that only reads the record (viewRecord).
+func (db *DB) viewLiveRecord(ctx context.Context, q querier, s sealer, schoolID, kind, id string) (*record, error) {
+	return liveRecord(kind, id, func(id string) (*record, error) { return db.viewRecord(ctx, q, s, schoolID, id) })
+}
+
+func liveRecord(kind, id string, load func(id string) (*record, error)) (*record, error) {
 	if !ValidID(id) {
 		return nil, notFound(kind)
 	}
-	r, err := db.loadRecord(ctx, q, s, schoolID, id)
+	r, err := load(id)
 	if err != nil {
 		if ErrorCode(err) == CodeNotFound {
 			return nil, notFound(kind)

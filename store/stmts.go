@@ -78,7 +78,7 @@ func (db *DB) prepared(ctx context.Context, q querier, query string) (*sql.Stmt,
 		if s == nil {
 			return nil, fmt.Errorf("statement not prepared for the writer: %.40s", query)
 		}
-		return tx.StmtContext(ctx, s), nil
+		return db.txs.stmt(ctx, tx, s), nil
 	}
 	return db.readStmts.get(ctx, query)
 }

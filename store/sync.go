@@ -240,7 +240,7 @@ func (db *DB) checkPush(ctx context.Context, tx *sql.Tx, s sealer, a Actor, c *C
 			if v.CourseID != c.ScopeID {
 				return "", Errorf(CodeInvalid, "the enrollment's course is not its scope")
 			}
-			if _, err := db.getRecord(ctx, tx, s, a.SchoolID, KindStudent, v.StudentID); err != nil {
+			if _, err := db.viewLiveRecord(ctx, tx, s, a.SchoolID, KindStudent, v.StudentID); err != nil {
 				return "", err
 			}
 			return enrollmentID(v.CourseID, v.StudentID), nil
@@ -265,7 +265,7 @@ func (db *DB) checkPush(ctx context.Context, tx *sql.Tx, s sealer, a Actor, c *C
 		if c.Deleted {
 			return nil
 		}
-		l, err := db.getRecord(ctx, tx, s, a.SchoolID, KindLesson, c.ParentID)
+		l, err := db.viewLiveRecord(ctx, tx, s, a.SchoolID, KindLesson, c.ParentID)
 		if err != nil {
 			return err
 		}
@@ -276,7 +276,7 @@ func (db *DB) checkPush(ctx context.Context, tx *sql.Tx, s sealer, a Actor, c *C
 			if v.LessonID != c.ParentID {
 				return "", Errorf(CodeInvalid, "the mark's lesson is not its parent")
 			}
-			if _, err := db.getRecord(ctx, tx, s, a.SchoolID, KindEnrollment, enrollmentID(c.ScopeID, v.StudentID)); err != nil {
+			if _, err := db.viewLiveRecord(ctx, tx, s, a.SchoolID, KindEnrollment, enrollmentID(c.ScopeID, v.StudentID)); err != nil {
 				return "", &Error{Code: CodeInvalid, Message: "student is not enrolled in the course", Fields: map[string]string{"studentId": FieldNotEnrolled}}
 			}
 			return attendanceID(v.LessonID, v.StudentID), v.validate()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"pult/internal/cputime"
 	"pult/store"
 	"pult/store/syncproto"
 )
@@ -79,7 +80,7 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 	var mu sync.Mutex
 	var acks []time.Duration
 	errs := make(chan error, ingestPushers)
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	for range ingestPushers {
 		go func() {
 			for j := range queue {
@@ -108,7 +109,7 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 		}
 	}
 	r := ingestResult{changes: total, refused: int(refused.Load()), devices: len(jobs), elapsed: time.Since(start),
-		cpu: (cpuTime() - cpu0) / time.Duration(total), storeRate: storeRate, storeCPU: storeCPU}
+		cpu: (cputime.Process() - cpu0) / time.Duration(total), storeRate: storeRate, storeCPU: storeCPU}
 	r.ackP50, r.ackP99 = percentile(acks, 50), percentile(acks, 99)
 	if r.refused > 0 {
 		return r, fmt.Errorf("ingest: the server refused %d of %d changes", r.refused, total)
@@ -178,7 +179,7 @@ func (b *bench) ingestStore(ctx context.Context) (float64, time.Duration, error)
 	defer os.Remove(copyPath)
 	defer db.Close()
 	n := 0
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	for i, list := range b.pushes {
 		for len(list) > 0 {
 			k := min(len(list), store.MaxPushBatch)
@@ -195,5 +196,5 @@ func (b *bench) ingestStore(ctx context.Context) (float64, time.Duration, error)
 			list = list[k:]
 		}
 	}
-	return float64(n) / time.Since(start).Seconds(), (cpuTime() - cpu0) / time.Duration(n), nil
+	return float64(n) / time.Since(start).Seconds(), (cputime.Process() - cpu0) / time.Duration(n), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"pult/app/syncclient"
+	"pult/internal/cputime"
 	"pult/store"
 	"pult/store/syncproto"
 )
@@ -54,7 +55,7 @@ func (b *bench) initialSync(ctx context.Context) (initialResult, error) {
 	})
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	go func() { done <- client.Run(runCtx) }()
 	for {
 		if c, err := dev.Cursor(ctx, b.school.ID); err == nil && c >= head {
@@ -67,7 +68,7 @@ func (b *bench) initialSync(ctx context.Context) (initialResult, error) {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	r := initialResult{elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	r := initialResult{elapsed: time.Since(start), cpu: cputime.Process() - cpu0}
 	cancel()
 	<-done
 	if r.records, err = countRecords(ctx, filepath.Join(b.dir, "fresh.db")); err != nil {
@@ -81,7 +82,7 @@ func (b *bench) initialSync(ctx context.Context) (initialResult, error) {
 	// The halves: what the backend does per batch (Changes and encoding), and what the client does (decoding and
 	// ApplyPulled into another fresh replica).
 	var frames [][]byte
-	t, cpu0 := time.Now(), cpuTime()
+	t, cpu0 := time.Now(), cputime.Process()
 	for cursor := int64(0); ; {
 		page, err := b.db.Changes(ctx, b.admin.Actor(), cursor, syncproto.BatchSize)
 		if err != nil {
@@ -97,13 +98,13 @@ func (b *bench) initialSync(ctx context.Context) (initialResult, error) {
 		}
 		frames = append(frames, raw)
 	}
-	r.serverRate, r.serverCPU = float64(r.records)/time.Since(t).Seconds(), (cpuTime()-cpu0)/time.Duration(r.records)
+	r.serverRate, r.serverCPU = float64(r.records)/time.Since(t).Seconds(), (cputime.Process()-cpu0)/time.Duration(r.records)
 	other, err := b.replica(ctx, "fresh2.db")
 	if err != nil {
 		return r, err
 	}
 	defer other.Close()
-	t, cpu0 = time.Now(), cpuTime()
+	t, cpu0 = time.Now(), cputime.Process()
 	for _, f := range frames {
 		var m syncproto.Message
 		if err := json.Unmarshal(f, &m); err != nil {
@@ -113,7 +114,7 @@ func (b *bench) initialSync(ctx context.Context) (initialResult, error) {
 			return r, err
 		}
 	}
-	r.clientRate, r.clientCPU = float64(r.records)/time.Since(t).Seconds(), (cpuTime()-cpu0)/time.Duration(r.records)
+	r.clientRate, r.clientCPU = float64(r.records)/time.Since(t).Seconds(), (cputime.Process()-cpu0)/time.Duration(r.records)
 	return r, nil
 }
 
