@@ -52,6 +52,9 @@ type hub struct {
 
 	mu      sync.Mutex
 	schools map[string]*schoolConns
+	// epoch counts closeAll calls: a connection accepted before one but registering after it (it was still
+	// saying hello) is refused, so that no connection outlives the server's closing.
+	epoch uint64
 }
 
 // schoolConns are a school's connections and its feed.
@@ -66,6 +69,7 @@ type schoolConns struct {
 // one goroutine.
 type syncConn struct {
 	srv      *Server
+	epoch    uint64 // the hub's epoch when the connection was accepted
 	ws       *websocket.Conn
 	sess     session
 	actor    store.Actor
@@ -136,6 +140,9 @@ func newHub(db *store.DB, log *slog.Logger) *hub {
 func (h *hub) add(ctx context.Context, c *syncConn) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if c.epoch != h.epoch {
+		return errors.New("the server closed its sync connections")
+	}
 	sc := h.schools[c.schoolID]
 	if sc == nil {
 		head, err := h.db.Head(ctx, c.schoolID)
@@ -240,11 +247,18 @@ func (h *hub) send(schoolID string, match func(*syncConn) bool, m syncproto.Mess
 func (h *hub) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.epoch++
 	for _, sc := range h.schools {
 		for c := range sc.conns {
 			c.cancel()
 		}
 	}
+}
+
+func (h *hub) currentEpoch() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.epoch
 }
 
 // CloseSync ends the open sync connections, which http.Server.Shutdown does not track: call it once the
@@ -295,6 +309,7 @@ func (s *Server) syncHandler(w http.ResponseWriter, r *http.Request) {
 		schoolapi.WriteError(w, r, store.Errorf(schoolapi.CodeUpgradeRequired, "this address takes websocket connections only"))
 		return
 	}
+	epoch := s.hub.currentEpoch()
 	ws, err := websocket.Accept(w, r, SyncAcceptOptions())
 	if err != nil {
 		return // Accept answered already (a cross-origin page, or not a websocket request)
@@ -302,7 +317,7 @@ func (s *Server) syncHandler(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(syncproto.MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
 	a := sess.user.Actor()
-	c := &syncConn{srv: s, ws: ws, sess: sess, actor: a, schoolID: a.SchoolID, ip: s.clientIP(r), ctx: ctx, cancel: cancel,
+	c := &syncConn{srv: s, epoch: epoch, ws: ws, sess: sess, actor: a, schoolID: a.SchoolID, ip: s.clientIP(r), ctx: ctx, cancel: cancel,
 		writing: true}
 	go s.serveSync(c)
 }
