@@ -25,24 +25,41 @@ func (db *DB) UpdateParent(ctx context.Context, p Parent, patch ParentPatch, kee
 		p.PasswordHash = *patch.PasswordHash
 	}
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE parents SET packet = ? WHERE id = ?`, db.sealParent(p), p.ID); err != nil {
-			return fmt.Errorf("update parent: %w", err)
+		if patch.PasswordHash != nil {
+			return db.writeParentPassword(ctx, tx, p, true, keep)
 		}
-		if patch.PasswordHash == nil {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM parent_sessions WHERE parent_id = ? AND token_hash <> ?`, p.ID, keep); err != nil {
-			return fmt.Errorf("end other sessions: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM parent_tokens WHERE parent_id = ? AND purpose = ?`, p.ID, TokenReset); err != nil {
-			return fmt.Errorf("drop reset links: %w", err)
-		}
-		return nil
+		return db.writeParent(ctx, tx, p)
 	})
 	if err != nil {
 		return Parent{}, err
 	}
 	return p, nil
+}
+
+func (db *DB) writeParent(ctx context.Context, tx *sql.Tx, p Parent) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE parents SET packet = ? WHERE id = ?`, db.sealParent(p), p.ID); err != nil {
+		return fmt.Errorf("update parent %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// writeParentPassword stores an account with a new password, as a reset link or a change from an open session
+// does: the account's reset links stop working, and with endSessions its sessions end, all but keep (nil: all).
+func (db *DB) writeParentPassword(ctx context.Context, tx *sql.Tx, p Parent, endSessions bool, keep []byte) error {
+	if err := db.writeParent(ctx, tx, p); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM parent_tokens WHERE parent_id = ? AND purpose = ?`, p.ID, TokenReset); err != nil {
+		return fmt.Errorf("drop reset links: %w", err)
+	}
+	if !endSessions {
+		return nil
+	}
+	// The keep of a reset is nil, and no session's hash is empty: every session ends.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM parent_sessions WHERE parent_id = ? AND token_hash <> ?`, p.ID, append([]byte{}, keep...)); err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	return nil
 }
 
 // DeleteParent erases a parent's account: its sessions, links, children, the shares it granted, the schools'

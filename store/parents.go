@@ -273,16 +273,8 @@ func (db *DB) ResetParentPassword(ctx context.Context, tokenHash []byte, passwor
 			return err
 		}
 		p.PasswordHash = passwordHash
-		if _, err := tx.ExecContext(ctx, `UPDATE parents SET packet = ? WHERE id = ?`, db.sealParent(p), p.ID); err != nil {
-			return fmt.Errorf("set parent password: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM parent_tokens WHERE parent_id = ? AND purpose = ?`, p.ID, TokenReset); err != nil {
-			return fmt.Errorf("drop other links: %w", err)
-		}
-		if endSessions {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM parent_sessions WHERE parent_id = ?`, p.ID); err != nil {
-				return fmt.Errorf("end sessions: %w", err)
-			}
+		if err := db.writeParentPassword(ctx, tx, p, endSessions, nil); err != nil {
+			return err
 		}
 		out = p
 		return nil

@@ -17,13 +17,19 @@ import (
 // newLicense is a license the admin created and assigned to the world's teacher; it returns its id and code.
 func (w *world) newLicense() (id, code string) {
 	w.t.Helper()
+	return w.newLicenseFor(`{"teacherId":"` + w.teacher.ID + `"}`)
+}
+
+// newLicenseFor is a license the admin created and gave to holder (the body of PUT …/holder).
+func (w *world) newLicenseFor(holder string) (id, code string) {
+	w.t.Helper()
 	st, m := w.adminCall(http.MethodPost, "/api/v1/licenses", `{"count":1}`)
 	if st != http.StatusCreated {
 		w.t.Fatalf("create license: %d %v", st, m)
 	}
 	l := m["licenses"].([]any)[0].(map[string]any)
 	id, code = l["id"].(string), l["code"].(string)
-	if st, m := w.adminCall(http.MethodPut, "/api/v1/licenses/"+id+"/holder", `{"teacherId":"`+w.teacher.ID+`"}`); st != http.StatusOK {
+	if st, m := w.adminCall(http.MethodPut, "/api/v1/licenses/"+id+"/holder", holder); st != http.StatusOK {
 		w.t.Fatalf("assign license: %d %v", st, m)
 	}
 	return id, code
@@ -276,15 +282,7 @@ func TestPolicyArrivesLive(t *testing.T) {
 // the licenses page, and the connected terminal erases its data within a second and confirms it.
 func TestLocationBlockWipes(t *testing.T) {
 	w := newWorld(t)
-	st, m := w.adminCall(http.MethodPost, "/api/v1/licenses", `{"count":1}`)
-	if st != http.StatusCreated {
-		t.Fatalf("create license: %d %v", st, m)
-	}
-	l := m["licenses"].([]any)[0].(map[string]any)
-	id, code := l["id"].(string), l["code"].(string)
-	if st, m := w.adminCall(http.MethodPut, "/api/v1/licenses/"+id+"/holder", `{"location":"Zimmer 12"}`); st != http.StatusOK {
-		t.Fatalf("assign to a location: %d %v", st, m)
-	}
+	id, code := w.newLicenseFor(`{"location":"Zimmer 12"}`)
 	if st, m := w.adminCall(http.MethodPost, "/api/v1/licenses/"+id+"/block", ""); st != http.StatusConflict || errCode(m) != "conflict" {
 		t.Fatalf("blocking a license without a device: %d %v, want 409 conflict", st, m)
 	}
@@ -304,7 +302,7 @@ func TestLocationBlockWipes(t *testing.T) {
 		return s["online"] == true
 	})
 
-	st, m = w.adminCall(http.MethodPost, "/api/v1/licenses/"+id+"/block", "")
+	st, m := w.adminCall(http.MethodPost, "/api/v1/licenses/"+id+"/block", "")
 	if device, _ := m["device"].(map[string]any); st != http.StatusOK || device["state"] != "blocked" || device["wipe"] == nil {
 		t.Fatalf("block: %d %v, want the device blocked with a wipe asked for", st, m)
 	}
